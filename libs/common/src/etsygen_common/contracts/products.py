@@ -1,0 +1,135 @@
+"""Topic family ``etsygen.products.*``: concepts the generator produced, rejected or was asked to publish."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from etsygen_common.contracts.base import Event, Money
+from etsygen_common.contracts.trends import PriceBand
+
+WhoMade = Literal["i_did", "someone_else", "collective"]
+WhenMade = Literal[
+    "made_to_order",
+    "2020_2026",
+    "2010_2019",
+    "2007_2009",
+    "before_2007",
+    "2000_2006",
+    "1990s",
+    "1980s",
+    "1970s",
+    "1960s",
+    "1950s",
+    "1940s",
+    "1930s",
+    "1920s",
+    "1910s",
+    "1900s",
+    "1800s",
+    "1700s",
+    "before_1700",
+]
+
+
+class PriceSuggestion(msgspec.Struct, frozen=True, kw_only=True):
+    """A suggested price and the evidence it rests on."""
+
+    price: Money
+    band: PriceBand | None
+    rationale: str
+
+
+class DesignPrompt(msgspec.Struct, frozen=True, kw_only=True):
+    """Prompt for an image/design tool, with alt text for the listing photo."""
+
+    prompt: str
+    alt_text: str
+
+
+class ValidationReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What the deterministic validator found and repaired."""
+
+    valid: bool
+    violations: list[str] = msgspec.field(default_factory=list)
+    repairs: list[str] = msgspec.field(default_factory=list)
+    attempts: int = 1
+
+
+class Evidence(msgspec.Struct, frozen=True, kw_only=True):
+    """What the concept was built from."""
+
+    keyword: str
+    score: float
+    risk: str
+    top_tags: list[str] = msgspec.field(default_factory=list)
+
+
+class ProviderUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """Which AI provider made the concept and what it cost."""
+
+    provider: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+
+
+class ProductConcept(msgspec.Struct, frozen=True, kw_only=True):
+    """A listing-ready product concept."""
+
+    title: str
+    tags: list[str]
+    description: str
+    materials: list[str] = msgspec.field(default_factory=list)
+    styles: list[str] = msgspec.field(default_factory=list)
+    taxonomy_id: int | None = None
+    who_made: WhoMade = "i_did"
+    when_made: WhenMade = "made_to_order"
+    is_supply: bool = False
+
+
+class ProductGenerated(Event, frozen=True, kw_only=True):
+    """A concept passed validation and guards and was stored."""
+
+    job_id: str
+    owner_id: str
+    keyword: str
+    product_id: str
+    concept: ProductConcept
+    price: PriceSuggestion
+    design: DesignPrompt
+    validation: ValidationReport
+    evidence: Evidence
+    usage: ProviderUsage
+
+
+class ProductRejected(Event, frozen=True, kw_only=True):
+    """Why a concept was not produced."""
+
+    job_id: str
+    owner_id: str
+    keyword: str
+    reason: Literal[
+        "risk_too_high",
+        "score_too_low",
+        "guard_failed",
+        "budget_exceeded",
+        "invalid_output",
+        "provider_failed",
+        "generation_disabled",
+        "upstream_failed",
+    ]
+    detail: str = ""
+
+
+class PublishRequested(Event, frozen=True, kw_only=True):
+    """An operator asked for a product to be created as a draft listing on the marketplace."""
+
+    owner_id: str
+    product_id: str
+    shop_id: int
+    requested_by: str
+    job_id: str | None = None

@@ -1,0 +1,34 @@
+"""Topic family ``etsygen.research.*``: what the gateway asks the pipeline to do."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from etsygen_common.contracts.base import Event
+
+Marketplace = Literal["etsy"]
+KeywordText = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+
+
+class GenerationOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """How the generator should treat the job's niches."""
+
+    enabled: bool = True
+    concepts_per_niche: Annotated[int, msgspec.Meta(ge=0, le=10)] = 1
+    min_score: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
+    max_risk: Literal["low", "medium", "high"] = "medium"
+    provider: str | None = None
+
+
+class ResearchRequested(Event, frozen=True, kw_only=True):
+    """A research job was accepted: scrape, score and (optionally) generate for each keyword."""
+
+    job_id: str
+    owner_id: str
+    keywords: Annotated[list[KeywordText], msgspec.Meta(min_length=1, max_length=50)]
+    marketplace: Marketplace = "etsy"
+    listing_budget: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+    generation: GenerationOptions = msgspec.field(default_factory=GenerationOptions)
+    attempt: int = 0

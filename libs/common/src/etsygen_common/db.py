@@ -1,0 +1,75 @@
+"""PostgreSQL on asyncpg: pool factory and helpers.
+
+Every service owns one schema and reads only that schema. The pool sets ``search_path`` to it, so SQL in
+repositories names tables without a schema, and JSON/JSONB columns decode with msgspec.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from etsygen_common.settings import PostgresSettings
+
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def check_schema_name(schema: str) -> str:
+    """Return ``schema`` if it is a safe identifier (we interpolate it into SQL), else raise ValueError."""
+    if not _SCHEMA_RE.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}: use lower-case letters, digits and underscores")
+    return schema
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typ,
+            encoder=lambda v: msgspec.json.encode(v).decode(),
+            decoder=msgspec.json.decode,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(settings: PostgresSettings, schema: str, *, application_name: str = "etsygen") -> Any:
+    """Create an asyncpg pool whose connections use ``schema`` first on their search path.
+
+    Args:
+        settings: connection settings (``DATABASE_URL`` and pool bounds).
+        schema: the service's own schema; created if missing.
+        application_name: shown in ``pg_stat_activity``.
+
+    Returns:
+        An ``asyncpg.Pool``.
+    """
+    check_schema_name(schema)
+    conn = await asyncpg.connect(settings.url)
+    try:
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    except asyncpg.UniqueViolationError:  # two services creating it at once
+        pass
+    finally:
+        await conn.close()
+    return await asyncpg.create_pool(
+        settings.url,
+        min_size=settings.pool_min,
+        max_size=settings.pool_max,
+        init=_init_connection,
+        server_settings={
+            "search_path": f"{schema},public",
+            "application_name": application_name,
+            "statement_timeout": str(settings.statement_timeout_ms),
+        },
+    )
+
+
+@asynccontextmanager
+async def transaction(pool: Any) -> AsyncIterator[asyncpg.Connection]:
+    """Acquire a connection and open a transaction on it; commit on success, roll back on error."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn

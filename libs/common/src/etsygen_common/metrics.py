@@ -1,0 +1,46 @@
+"""Prometheus metrics shared by every service.
+
+Metric objects are module-level (Prometheus collectors are process-global by design); each carries a
+``service`` label so one registry scrape tells the services apart when run together in ``etsygen run all``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+OUTBOX_PUBLISHED = Counter(
+    "etsygen_outbox_published_total", "Outbox rows published to Kafka", ["service", "topic"]
+)
+OUTBOX_PENDING = Gauge("etsygen_outbox_pending", "Outbox rows waiting to be published", ["service"])
+OUTBOX_PUBLISH_ERRORS = Counter(
+    "etsygen_outbox_publish_errors_total", "Relay batches that failed to publish", ["service"]
+)
+OUTBOX_BATCH_SECONDS = Histogram(
+    "etsygen_outbox_batch_seconds", "Time to publish and mark one relay batch", ["service"]
+)
+EVENTS_CONSUMED = Counter(
+    "etsygen_events_consumed_total", "Events handled by consumers", ["service", "topic", "outcome"]
+)
+HANDLER_SECONDS = Histogram(
+    "etsygen_handler_seconds",
+    "Time spent in a consumer handler including its transaction",
+    ["service", "topic"],
+)
+DEADLETTERS = Counter(
+    "etsygen_deadletters_total", "Records sent to the dead-letter topic", ["service", "topic", "reason"]
+)
+RETRIES = Counter("etsygen_retries_total", "Records sent to a retry topic", ["service", "topic", "attempt"])
+BREAKER_STATE = Gauge(
+    "etsygen_circuit_breaker_state",
+    "Circuit breaker state (0 closed, 1 half-open, 2 open)",
+    ["service", "breaker"],
+)
+BREAKER_TRANSITIONS = Counter(
+    "etsygen_circuit_breaker_transitions_total", "Breaker state changes", ["service", "breaker", "to"]
+)
+BREAKER_CALLS = Counter(
+    "etsygen_circuit_breaker_calls_total",
+    "Calls through a breaker by outcome",
+    ["service", "breaker", "outcome"],
+)
+READY = Gauge("etsygen_ready", "1 when every dependency of the service answers", ["service"])

@@ -1,0 +1,205 @@
+"""The service runtime: what every service's ``build_app(settings)`` returns and ``etsygen run`` drives.
+
+Start: logging and tracing, the Postgres pool and migrations of the service's schema, Redis, topic creation,
+the broker and its subscribers, the outbox relay, the HTTP server (health and metrics, or the gateway's
+API). Stop (SIGTERM/SIGINT): stop consuming, let in-flight handlers finish, flush the relay, close pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from faststream.kafka import KafkaBroker
+
+from etsygen_common.db import create_pool
+from etsygen_common.health import Check, HealthApp
+from etsygen_common.kafka import EventConsumer, KafkaPublisher, create_broker, ensure_topics
+from etsygen_common.logging import configure_logging, get_logger
+from etsygen_common.migrations import migrate_service
+from etsygen_common.outbox import OutboxRelay
+from etsygen_common.redis_client import create_redis
+from etsygen_common.settings import CommonSettings
+from etsygen_common.telemetry import configure_tracing
+
+log = get_logger(__name__)
+
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    """One running service: its resources, its consumers and its lifecycle."""
+
+    name: str
+    settings: CommonSettings
+    migrations_dir: Path
+    default_port: int
+    group: str | None = None
+    broker: KafkaBroker = field(init=False)
+    publisher: KafkaPublisher = field(init=False)
+    consumer: EventConsumer | None = field(init=False, default=None)
+    pool: Any = field(init=False, default=None)
+    redis: Any = field(init=False, default=None)
+    relay: OutboxRelay | None = field(init=False, default=None)
+    asgi_app: Any = None
+    extra_checks: dict[str, Check] = field(default_factory=dict)
+    extra_topics: list[str] = field(default_factory=list)
+    on_start: list[Hook] = field(default_factory=list)
+    on_stop: list[Hook] = field(default_factory=list)
+    _server: uvicorn.Server | None = field(init=False, default=None)
+    _server_task: asyncio.Task[None] | None = field(init=False, default=None)
+    _stopping: bool = field(init=False, default=False)
+    _started: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        instance = self.settings.service.instance or f"{socket.gethostname()}-{os.getpid()}"
+        self.broker = create_broker(self.settings.kafka, client_id=f"etsygen-{self.name}-{instance}")
+        self.publisher = KafkaPublisher(self.broker, self.settings.kafka)
+        if self.group is not None:
+            self.consumer = EventConsumer(
+                self.broker,
+                _LazyPool(self),
+                self.settings.kafka,
+                service=self.name,
+                group=self.group,
+                publisher=self.publisher,
+            )
+
+    @property
+    def schema(self) -> str:
+        """The service's own Postgres schema."""
+        return self.name
+
+    @property
+    def port(self) -> int:
+        """Port of the HTTP server."""
+        return self.settings.service.port or self.default_port
+
+    def checks(self) -> dict[str, Check]:
+        """Readiness checks: Postgres, Redis, Kafka, and the service's own."""
+
+        async def postgres() -> None:
+            async with self.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+
+        async def redis() -> None:
+            await self.redis.ping()
+
+        async def kafka() -> None:
+            if not await self.broker.ping(timeout=2.0):
+                raise ConnectionError("Kafka broker did not answer")
+
+        return {"postgres": postgres, "redis": redis, "kafka": kafka, **self.extra_checks}
+
+    async def migrate(self) -> list[str]:
+        """Apply the service's migrations."""
+        return await migrate_service(self.settings.postgres.url, self.schema, self.migrations_dir)
+
+    async def start(self, *, serve_http: bool = True) -> None:
+        """Start every part; raise if a dependency is unreachable."""
+        telemetry = self.settings.telemetry
+        configure_tracing(self.name, telemetry)
+        await self.migrate()
+        self.pool = await create_pool(
+            self.settings.postgres, self.schema, application_name=f"etsygen-{self.name}"
+        )
+        self.redis = create_redis(self.settings.redis)
+        topics = list(self.extra_topics) + (self.consumer.topics if self.consumer else [])
+        if topics:
+            await ensure_topics(self.settings.kafka, topics)
+        await self.broker.start()
+        self.relay = OutboxRelay(
+            self.pool, self.schema, self.publisher, self.settings.outbox, service=self.name
+        )
+        self.relay.start()
+        for hook in self.on_start:
+            await hook(self)
+        if serve_http:
+            app = self.asgi_app or HealthApp(self.name, self.checks(), live=lambda: not self._stopping)
+            config = uvicorn.Config(
+                app,
+                host=self.settings.service.host,
+                port=self.port,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+            )
+            self._server = _QuietServer(config)
+            self._server_task = asyncio.create_task(self._server.serve())
+        self._started = True
+        log.info("service started", extra={"port": self.port if serve_http else None})
+
+    async def stop(self) -> None:
+        """Graceful shutdown: stop consuming, finish in-flight work, flush the outbox, close everything."""
+        if self._stopping:
+            return
+        self._stopping = True
+        grace = self.settings.service.shutdown_grace_s
+        # Stop fetching new records; subscribers finish the one they are handling.
+        for sub in list(self.broker.subscribers):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(sub.stop(), grace)
+        if self.consumer is not None:
+            await self.consumer.drain(grace)
+            self.consumer.cancel_timers()
+        for hook in self.on_stop:
+            with contextlib.suppress(Exception):
+                await hook(self)
+        if self.relay is not None:
+            await self.relay.stop(flush=True, timeout=grace)
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._server_task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._server_task, 5)
+        if self.pool is not None:
+            await self.pool.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        log.info("service stopped")
+
+    async def run_forever(self) -> None:
+        """Start, wait for SIGTERM or SIGINT, then stop gracefully."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn server that leaves signal handling to the runtime (which stops consumers first)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _LazyPool:
+    """The consumer is built before the pool exists; this defers to the runtime's pool at use time."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self._runtime = runtime
+
+    def acquire(self) -> Any:
+        return self._runtime.pool.acquire()
+
+
+def setup_process(name: str, settings: CommonSettings) -> None:
+    """Configure logging for a service process (called once by the CLI)."""
+    configure_logging(name, settings.telemetry.log_level, settings.telemetry.log_format)

@@ -1,0 +1,142 @@
+"""``etsygen``: run services and the local stack, migrate, export schemas.
+
+Every command reads its configuration from the environment (and ``.env``); a missing or invalid variable
+stops it with exit status 2 and a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from etsygen_cli.services import SERVICES
+from etsygen_common.settings import SettingsError
+
+app = typer.Typer(
+    help="Etsy-Gen: find product opportunities on Etsy and turn them into listing drafts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+schemas_app = typer.Typer(help="Event contract schemas.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration helpers.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(config_app, name="config")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print an error for people and exit."""
+    typer.secho(f"etsygen: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _load(service: str) -> tuple[Any, Any]:
+    if service not in SERVICES:
+        fail(f"unknown service {service!r}; choose one of: {', '.join(SERVICES)} or all")
+    module = SERVICES[service].bootstrap()
+    try:
+        settings = module.load_settings()
+    except SettingsError as exc:
+        fail(f"{service}: {exc}")
+    return module, settings
+
+
+@app.command()
+def run(service: Annotated[str, typer.Argument(help="scraper, analyzer, generator, gateway or all")]) -> None:
+    """Run one service (or all four as child processes) until SIGTERM or Ctrl-C."""
+    if service == "all":
+        from etsygen_cli.supervisor import Supervisor, install_stop_handlers, python_argv
+
+        flag = [False]
+        install_stop_handlers(flag)
+        sup = Supervisor()
+        for name in SERVICES:
+            sup.spawn(name, python_argv("run", name), os.environ)
+        died = sup.wait_any(flag)
+        sup.stop_all()
+        if died is not None:
+            fail(f"service {died} exited with status {sup.procs[died].returncode}; stopped the others", 1)
+        return
+    module, settings = _load(service)
+    from etsygen_common.runtime import setup_process
+
+    setup_process(service, settings.common)
+    runtime = module.build_app(settings)
+    asyncio.run(runtime.run_forever())
+
+
+@app.command()
+def migrate(
+    service: Annotated[str, typer.Argument(help="a service name or all")] = "all",
+) -> None:
+    """Apply pending migrations of one service's schema, or of all four."""
+    names = list(SERVICES) if service == "all" else [service]
+    for name in names:
+        module, settings = _load(name)
+        runtime = module.build_app(settings)
+        applied = asyncio.run(runtime.migrate())
+        typer.echo(f"{name}: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[
+        Path, typer.Option(help="where embedded PostgreSQL and Redis keep their data")
+    ] = Path(".data"),
+    gateway_port: Annotated[int, typer.Option(help="port of the gateway")] = 8000,
+) -> None:
+    """Start the whole platform locally: embedded Kafka/PostgreSQL/Redis unless their URLs are set."""
+    from etsygen_cli.devrun import run_dev
+
+    sys.exit(run_dev(data_dir, gateway_port))
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[Path, typer.Option(help="output folder")] = Path("schemas/events"),
+) -> None:
+    """Write the JSON Schema of every event contract into the repository."""
+    from etsygen_common.schemas import export
+
+    for path in export(directory):
+        typer.echo(str(path))
+
+
+@schemas_app.command("check")
+def schemas_check(
+    directory: Annotated[Path, typer.Option(help="folder of checked-in schemas")] = Path("schemas/events"),
+) -> None:
+    """Fail when a contract changed incompatibly, or compatibly without being exported."""
+    from etsygen_common.schemas import check
+
+    problems = check(directory)
+    for p in problems:
+        typer.echo(p, err=True)
+    if problems:
+        fail(f"{len(problems)} schema problem(s)", 1)
+    typer.echo("schemas ok")
+
+
+@config_app.command("template")
+def config_template(
+    output: Annotated[Path, typer.Option(help="file to write")] = Path(".env.template"),
+) -> None:
+    """Write ``.env.template`` documenting every variable of every service."""
+    from etsygen_cli.envtemplate import render_template
+
+    output.write_text(render_template())
+    typer.echo(str(output))
+
+
+def main() -> None:
+    """Entry point of the ``etsygen`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

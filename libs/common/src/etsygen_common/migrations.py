@@ -11,6 +11,7 @@ A file whose first line is ``-- etsygen:no-transaction`` runs outside a transact
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import zlib
@@ -95,7 +96,10 @@ async def migrate(dsn_or_conn: str | asyncpg.Connection, schema: str, sources: d
     conn: asyncpg.Connection = await asyncpg.connect(dsn_or_conn) if own else dsn_or_conn
     applied_now: list[str] = []
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(schema))
+        # Poll for the lock instead of blocking in pg_advisory_lock: a session waiting inside a statement
+        # holds a virtual transaction, which CREATE INDEX CONCURRENTLY in the lock holder would wait for.
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(schema)):
+            await asyncio.sleep(0.1)
         try:
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             await conn.execute(

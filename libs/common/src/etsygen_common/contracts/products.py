@@ -104,6 +104,10 @@ class ProductGenerated(Event, frozen=True, kw_only=True):
     validation: ValidationReport
     evidence: Evidence
     usage: ProviderUsage
+    concept_index: int = 0
+    """Which of the niche's ``expected_concepts`` this is (0-based)."""
+    expected_concepts: int = 1
+    """How many outcomes (generated or rejected) the generator emits for this keyword of the job."""
 
 
 class ProductRejected(Event, frozen=True, kw_only=True):
@@ -123,6 +127,9 @@ class ProductRejected(Event, frozen=True, kw_only=True):
         "upstream_failed",
     ]
     detail: str = ""
+    concept_index: int = 0
+    expected_concepts: int = 1
+    """A keyword of a job is finished when it has this many outcomes (generated plus rejected)."""
 
 
 class PublishRequested(Event, frozen=True, kw_only=True):

@@ -1,0 +1,64 @@
+# Etsy-Gen: the entry points people type. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "uv not found: installing it with pip (python3 -m pip install --user uv)"
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+.PHONY: install
+install: | $(UV) ## Create .venv from uv.lock (all services, dev tools)
+	$(UV) sync --frozen
+
+.PHONY: run
+run: install ## Start the whole platform locally (embedded Kafka/Postgres/Redis unless their URLs are set)
+	$(UV) run --frozen etsygen dev
+
+.PHONY: lint
+lint: install ## ruff (lint + format check), mypy strict, schema compatibility
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+	$(UV) run --frozen etsygen schemas check
+
+.PHONY: test
+test: lint ## Lint, type check, then unit, integration and e2e tests (real Postgres, Redis, Tansu)
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: install ## Unit tests only (no services needed)
+	$(UV) run --frozen pytest -m "not integration and not e2e and not browser" $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: install ## Benchmarks; each compares against a baseline in the same run and prints ratios
+	$(UV) run --frozen python -m bench
+
+.PHONY: schemas
+schemas: install ## Export the event contracts' JSON Schemas into schemas/events
+	$(UV) run --frozen etsygen schemas export
+
+.PHONY: env-template
+env-template: install ## Regenerate .env.template from the settings classes
+	$(UV) run --frozen etsygen config template
+
+.PHONY: up
+up: ## Run the stack on Docker Compose (needs a Docker engine)
+	docker compose up --build -d
+
+.PHONY: down
+down: ## Stop the Docker Compose stack
+	docker compose down
+
+.PHONY: k8s-validate
+k8s-validate: ## Validate k8s overlays/components, compose, Prometheus/Grafana/OTel configs and the Dockerfile, offline
+	bash scripts/k8s-validate.sh
+
+.PHONY: clean
+clean: ## Remove caches (keeps .data, the embedded stores' data)
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,188 @@
+"""The five factor functions: values inside and outside their bands, monotonicity, bounds."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from analyzer_builders import CONFIG, listing, scraped
+from hypothesis import given
+from hypothesis import strategies as st
+
+from etsygen_analyzer.domain.scoring import (
+    competition_factor,
+    market_size_factor,
+    price_factor,
+    rating_factor,
+    sales_velocity_factor,
+    score_niche,
+)
+
+PRICE = CONFIG.price
+VELOCITY = CONFIG.sales_velocity
+RATING = CONFIG.rating
+COMPETITION = CONFIG.competition
+MARKET = CONFIG.market_size
+
+any_number = st.floats(allow_nan=True, allow_infinity=True) | st.none()
+
+
+# --- price ---
+
+
+@pytest.mark.parametrize("median_price", [20.0, 35.0, 79.99, 80.0])
+def test_price_inside_sweet_spot_scores_one(median_price: float) -> None:
+    assert price_factor(median_price, PRICE) == 1.0
+
+
+@pytest.mark.parametrize("median_price", [5.0, 10.0, 19.0, 81.0, 160.0, 400.0])
+def test_price_outside_sweet_spot_scores_lower(median_price: float) -> None:
+    assert 0.0 < price_factor(median_price, PRICE) < 1.0
+
+
+def test_price_decays_further_from_the_sweet_spot_on_both_sides() -> None:
+    below = [price_factor(price, PRICE) for price in (19.0, 15.0, 10.0, 5.0, 1.0)]
+    above = [price_factor(price, PRICE) for price in (81.0, 100.0, 160.0, 320.0, 1000.0)]
+    assert below == sorted(below, reverse=True)
+    assert above == sorted(above, reverse=True)
+
+
+def test_price_halving_and_doubling_the_edges_cost_the_same() -> None:
+    # Log-price decay: half the low edge and double the high edge are equally far out.
+    assert price_factor(10.0, PRICE) == pytest.approx(price_factor(160.0, PRICE))
+    assert price_factor(10.0, PRICE) == pytest.approx(math.exp(-0.5 * (math.log(2) / PRICE.decay) ** 2))
+
+
+def test_price_decay_is_smooth_at_the_edge() -> None:
+    assert price_factor(19.99, PRICE) == pytest.approx(1.0, abs=1e-4)
+    assert price_factor(80.01, PRICE) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("median_price", [None, 0.0, -5.0, math.nan, math.inf])
+def test_price_without_a_usable_price_scores_zero(median_price: float | None) -> None:
+    assert price_factor(median_price, PRICE) == 0.0
+
+
+# --- sales velocity ---
+
+
+def test_sales_velocity_grows_with_sales() -> None:
+    values = [sales_velocity_factor(sales, VELOCITY) for sales in (1, 10, 50, 100, 300, 999)]
+    assert values == sorted(values)
+    assert len(set(values)) == len(values)
+
+
+def test_sales_velocity_is_logarithmic_so_doublings_add_about_the_same() -> None:
+    gain_low = sales_velocity_factor(200, VELOCITY) - sales_velocity_factor(100, VELOCITY)
+    gain_high = sales_velocity_factor(400, VELOCITY) - sales_velocity_factor(200, VELOCITY)
+    assert gain_low == pytest.approx(gain_high, rel=0.01)
+
+
+@pytest.mark.parametrize("sales", [1000.0, 1001.0, 50_000.0])
+def test_sales_velocity_saturates_at_the_target(sales: float) -> None:
+    assert sales_velocity_factor(sales, VELOCITY) == 1.0
+
+
+@pytest.mark.parametrize("sales", [None, 0.0, -3.0, math.nan])
+def test_no_sales_scores_zero_velocity(sales: float | None) -> None:
+    assert sales_velocity_factor(sales, VELOCITY) == 0.0
+
+
+# --- rating ---
+
+
+def test_perfect_rating_scores_one() -> None:
+    assert rating_factor(5.0, RATING) == 1.0
+
+
+def test_rating_is_boosted_non_linearly() -> None:
+    # (4.8 / 5) ** 2 with the shipped exponent: 0.9216, below the linear 0.96.
+    assert rating_factor(4.8, RATING) == pytest.approx(0.9216)
+    assert rating_factor(4.5, RATING) < 4.5 / 5
+
+
+def test_rating_factor_grows_with_rating() -> None:
+    values = [rating_factor(rating, RATING) for rating in (1.0, 3.0, 4.0, 4.5, 4.8, 5.0)]
+    assert values == sorted(values)
+
+
+@pytest.mark.parametrize("rating", [None, 0.0, math.nan])
+def test_no_rating_scores_zero(rating: float | None) -> None:
+    assert rating_factor(rating, RATING) == 0.0
+
+
+# --- competition ---
+
+
+@pytest.mark.parametrize("listings_per_sale", [20.0, 30.0, 60.0])
+def test_competition_inside_optimal_band_scores_one(listings_per_sale: float) -> None:
+    assert competition_factor(listings_per_sale, COMPETITION) == 1.0
+
+
+@pytest.mark.parametrize("listings_per_sale", [2.0, 10.0, 19.0, 61.0, 120.0, 1000.0])
+def test_competition_outside_optimal_band_scores_lower(listings_per_sale: float) -> None:
+    assert 0.0 < competition_factor(listings_per_sale, COMPETITION) < 1.0
+
+
+def test_competition_falls_the_further_from_the_band_on_either_side() -> None:
+    crowded = [competition_factor(ratio, COMPETITION) for ratio in (61.0, 90.0, 200.0, 800.0)]
+    thin = [competition_factor(ratio, COMPETITION) for ratio in (19.0, 10.0, 5.0, 1.0)]
+    assert crowded == sorted(crowded, reverse=True)
+    assert thin == sorted(thin, reverse=True)
+
+
+@pytest.mark.parametrize("listings_per_sale", [None, 0.0, math.inf, math.nan])
+def test_competition_without_demand_scores_zero(listings_per_sale: float | None) -> None:
+    assert competition_factor(listings_per_sale, COMPETITION) == 0.0
+
+
+def test_competition_and_market_size_come_from_different_signals() -> None:
+    # Same supply (Etsy count), different demand: market size stays, competition moves.
+    busy = score_niche(
+        scraped([listing(1, reviews=57, rating=4.8)], total_count=9_000), CONFIG, observed_at=0.0
+    )
+    quiet = score_niche(
+        scraped([listing(1, reviews=2, rating=4.8)], total_count=9_000), CONFIG, observed_at=0.0
+    )
+    busy_factors = {factor.name: factor for factor in busy.factors}
+    quiet_factors = {factor.name: factor for factor in quiet.factors}
+    assert busy_factors["market_size"].value == quiet_factors["market_size"].value
+    assert busy_factors["competition"].input == pytest.approx(30.0)  # 9,000 listings / 300 sales
+    assert quiet_factors["competition"].value < busy_factors["competition"].value
+
+
+# --- market size ---
+
+
+def test_market_size_grows_with_matching_listings() -> None:
+    values = [market_size_factor(count, MARKET) for count in (1, 10, 100, 1_000, 10_000, 49_999)]
+    assert values == sorted(values)
+    assert len(set(values)) == len(values)
+
+
+@pytest.mark.parametrize("count", [50_000, 50_001, 2_000_000])
+def test_market_size_saturates(count: int) -> None:
+    assert market_size_factor(count, MARKET) == 1.0
+
+
+def test_empty_market_scores_zero() -> None:
+    assert market_size_factor(0, MARKET) == 0.0
+
+
+# --- all factors ---
+
+
+@given(any_number)
+def test_every_factor_stays_between_zero_and_one(value: float | None) -> None:
+    for factor in (
+        price_factor(value, PRICE),
+        sales_velocity_factor(value, VELOCITY),
+        rating_factor(value, RATING),
+        competition_factor(value, COMPETITION),
+    ):
+        assert 0.0 <= factor <= 1.0
+
+
+@given(st.integers(min_value=-10, max_value=10**12))
+def test_market_size_factor_stays_between_zero_and_one(count: int) -> None:
+    assert 0.0 <= market_size_factor(count, MARKET) <= 1.0

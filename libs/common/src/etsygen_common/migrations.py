@@ -98,7 +98,7 @@ async def migrate(dsn_or_conn: str | asyncpg.Connection, schema: str, sources: d
     try:
         # Poll for the lock instead of blocking in pg_advisory_lock: a session waiting inside a statement
         # holds a virtual transaction, which CREATE INDEX CONCURRENTLY in the lock holder would wait for.
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(schema)):
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(schema)):  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         try:
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+
 from etsygen_common.migrations import MigrationChecksumError, MigrationError, migrate
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,9 @@ FILES = {
     "001_create.sql": "CREATE TABLE widgets (id serial PRIMARY KEY, name text NOT NULL);"
     " SELECT pg_sleep(0.3);",
     "002_seed.sql": "INSERT INTO widgets (name) VALUES ('first');",
-    "003_index.sql": "-- etsygen:no-transaction\nCREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);",
+    "003_index.sql": (
+        "-- etsygen:no-transaction\nCREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);"
+    ),
 }
 
 
@@ -71,7 +74,7 @@ async def test_failing_file_rolls_back_and_names_the_file(pg_url: str, schema: s
     folder = _write(
         tmp_path / "m", {"001_ok.sql": "CREATE TABLE a (id int);", "002_bad.sql": "CREATE TABLE a (id int);"}
     )
-    with pytest.raises(MigrationError, match="002_bad.sql failed"):
+    with pytest.raises(MigrationError, match=r"002_bad\.sql failed"):
         await migrate(pg_url, schema, {"service": folder})
     conn = await asyncpg.connect(pg_url)
     try:
@@ -83,5 +86,5 @@ async def test_failing_file_rolls_back_and_names_the_file(pg_url: str, schema: s
 
 def test_misnamed_file_is_rejected(tmp_path: Path) -> None:
     folder = _write(tmp_path / "m", {"create.sql": "SELECT 1;"})
-    with pytest.raises(MigrationError, match="NNN_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNN_name\.sql"):
         asyncio.run(migrate("postgresql://unused", "s_x", {"service": folder}))

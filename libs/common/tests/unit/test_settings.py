@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from etsygen_common.settings import CommonSettings, SettingsError
 
 VALID = {

@@ -162,6 +162,8 @@ class HandlerContext:
     topic: str
     source: str
     emitted: list[Envelope] = field(default_factory=list)
+    prepared: Any = None
+    """What the handler's ``prepare`` step returned (external I/O done before the transaction opened)."""
 
     def emit(self, event: contracts.Event, *, event_id: str | None = None, key: bytes | None = None) -> None:
         """Queue an event for the outbox; it is written in the handler's transaction."""
@@ -303,6 +305,14 @@ class EventConsumer:
         event_id = require_id(headers)
         event = msgspec.json.decode(record.value, type=route.body)
         bind(job_id=getattr(event, "job_id", None), event_id=event_id)
+        prepare = getattr(route.handler, "prepare", None)
+        prepared = None
+        if prepare is not None:
+            # Slow external work (HTTP calls) runs before the transaction, so no connection is held open
+            # meanwhile; a record already handled is skipped without repeating that work.
+            if await self._already_handled(event_id):
+                return self._skip_duplicate(route)
+            prepared = await prepare(event)
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
                 "INSERT INTO inbox (consumer_group, event_id, topic) VALUES ($1, $2, $3) "
@@ -312,12 +322,25 @@ class EventConsumer:
                 route.topic,
             )
             if not fresh:
-                log.info("duplicate event skipped", extra={"topic": route.topic})
-                return "duplicate"
-            ctx = HandlerContext(conn=conn, headers=headers, topic=route.topic, source=self.service)
+                return self._skip_duplicate(route)
+            ctx = HandlerContext(
+                conn=conn, headers=headers, topic=route.topic, source=self.service, prepared=prepared
+            )
             await route.handler(ctx, event)
             await enqueue(conn, ctx.emitted)
         return "ok"
+
+    async def _already_handled(self, event_id: str) -> bool:
+        async with self._pool.acquire() as conn:
+            return bool(
+                await conn.fetchval(
+                    "SELECT true FROM inbox WHERE consumer_group = $1 AND event_id = $2", self.group, event_id
+                )
+            )
+
+    def _skip_duplicate(self, route: _Route[Any]) -> str:
+        log.info("duplicate event skipped", extra={"topic": route.topic})
+        return "duplicate"
 
     async def _not_yet_due(self, msg: KafkaMessage, record: Any, headers: dict[str, str]) -> bool:
         """On a retry topic: if the record is not due, rewind to it and pause its partition until it is."""

@@ -29,7 +29,7 @@ from etsygen_common.contracts.products import (
     PublishRequested,
     ValidationReport,
 )
-from etsygen_common.contracts.research import GenerationOptions, ResearchRequested
+from etsygen_common.contracts.research import GenerationOptions, KeywordScrapeRequested, ResearchRequested
 from etsygen_common.contracts.trends import Estimate, FactorScore, Momentum, PriceBand, TrendScored
 
 
@@ -43,6 +43,7 @@ class Topic(msgspec.Struct, frozen=True, kw_only=True):
 
 
 RESEARCH_REQUESTED: Final = "etsygen.research.requested.v1"
+KEYWORD_SCRAPE_REQUESTED: Final = "etsygen.scraper.keyword-requested.v1"
 LISTINGS_SCRAPED: Final = "etsygen.listings.scraped.v1"
 TRENDS_SCORED: Final = "etsygen.trends.scored.v1"
 PRODUCTS_GENERATED: Final = "etsygen.products.generated.v1"
@@ -59,6 +60,12 @@ TOPICS: Final[dict[str, Topic]] = {
             body=ResearchRequested,
             producer="gateway",
             description="A research job was accepted.",
+        ),
+        Topic(
+            name=KEYWORD_SCRAPE_REQUESTED,
+            body=KeywordScrapeRequested,
+            producer="scraper",
+            description="Scraper-internal: fetch one keyword of a job.",
         ),
         Topic(
             name=LISTINGS_SCRAPED,
@@ -120,6 +127,7 @@ def topic_of(event: Event) -> str:
 __all__ = [
     "DEADLETTER",
     "EVENT_TOPIC",
+    "KEYWORD_SCRAPE_REQUESTED",
     "LISTINGS_PUBLISHED",
     "LISTINGS_SCRAPED",
     "PRODUCTS_GENERATED",
@@ -135,6 +143,7 @@ __all__ = [
     "FactorScore",
     "FetchMetadata",
     "GenerationOptions",
+    "KeywordScrapeRequested",
     "ListingPublished",
     "ListingSample",
     "ListingsScraped",

@@ -32,6 +32,18 @@ WhenMade = Literal[
     "before_1700",
 ]
 
+RejectReason = Literal[
+    "risk_too_high",
+    "score_too_low",
+    "guard_failed",
+    "budget_exceeded",
+    "invalid_output",
+    "provider_failed",
+    "generation_disabled",
+    "upstream_failed",
+]
+"""Why the generator did not produce a concept."""
+
 
 class PriceSuggestion(msgspec.Struct, frozen=True, kw_only=True):
     """A suggested price and the evidence it rests on."""
@@ -116,16 +128,7 @@ class ProductRejected(Event, frozen=True, kw_only=True):
     job_id: str
     owner_id: str
     keyword: str
-    reason: Literal[
-        "risk_too_high",
-        "score_too_low",
-        "guard_failed",
-        "budget_exceeded",
-        "invalid_output",
-        "provider_failed",
-        "generation_disabled",
-        "upstream_failed",
-    ]
+    reason: RejectReason
     detail: str = ""
     concept_index: int = 0
     expected_concepts: int = 1

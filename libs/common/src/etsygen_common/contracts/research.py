@@ -8,7 +8,7 @@ import msgspec
 
 from etsygen_common.contracts.base import Event
 
-Marketplace = Literal["etsy"]
+SUPPORTED_MARKETPLACES = ("etsy",)
 KeywordText = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 
 
@@ -28,7 +28,21 @@ class ResearchRequested(Event, frozen=True, kw_only=True):
     job_id: str
     owner_id: str
     keywords: Annotated[list[KeywordText], msgspec.Meta(min_length=1, max_length=50)]
-    marketplace: Marketplace = "etsy"
+    marketplace: str = "etsy"
+    """Validated by the scraper (an unknown one fails the job with a message naming the supported ones)."""
+    listing_budget: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+    generation: GenerationOptions = msgspec.field(default_factory=GenerationOptions)
+    attempt: int = 0
+
+
+class KeywordScrapeRequested(Event, frozen=True, kw_only=True):
+    """Scraper-internal fan-out: fetch one keyword of a research job (one record per keyword, so one keyword
+    failing, retrying or waiting for rate-limit budget never holds up the others)."""
+
+    job_id: str
+    owner_id: str
+    keyword: KeywordText
+    marketplace: str = "etsy"
     listing_budget: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
     generation: GenerationOptions = msgspec.field(default_factory=GenerationOptions)
     attempt: int = 0

@@ -1,0 +1,124 @@
+"""HTTP plumbing shared by the networked providers: one POST, typed errors, timing."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import msgspec
+
+from etsygen_generator.adapters.providers.base import (
+    ProviderAuthError,
+    ProviderRateLimited,
+    ProviderRequestError,
+    ProviderServerError,
+    ProviderTimeout,
+)
+
+_ERROR_TEXT_LIMIT = 300
+
+
+class _ErrorDetail(msgspec.Struct):
+    message: str = ""
+
+
+class _ErrorBody(msgspec.Struct):
+    """Both OpenAI and Anthropic wrap errors as ``{"error": {"message": ...}}``."""
+
+    error: _ErrorDetail | str | None = None
+
+
+def parse_retry_after(headers: httpx.Headers, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` as seconds or an HTTP date."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = msgspec.json.decode(response.content, type=_ErrorBody)
+    except msgspec.DecodeError:
+        return response.text[:_ERROR_TEXT_LIMIT]
+    if isinstance(body.error, _ErrorDetail):
+        return body.error.message[:_ERROR_TEXT_LIMIT]
+    if isinstance(body.error, str):
+        return body.error[:_ERROR_TEXT_LIMIT]
+    return response.text[:_ERROR_TEXT_LIMIT]
+
+
+def raise_for_status(response: httpx.Response, *, provider: str) -> None:
+    """Map an unsuccessful HTTP status to the provider error type the caller can act on."""
+    status = response.status_code
+    if status < 400:
+        return
+    text = f"{provider}: HTTP {status}: {_error_text(response)}"
+    if status == 429:
+        raise ProviderRateLimited(text, provider=provider, retry_after=parse_retry_after(response.headers))
+    if status in {401, 403}:
+        raise ProviderAuthError(text, provider=provider, status=status)
+    if status == 408:
+        raise ProviderTimeout(text, provider=provider)
+    if status >= 500:
+        raise ProviderServerError(text, provider=provider, status=status)
+    raise ProviderRequestError(text, provider=provider, status=status)
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    provider: str,
+    request_timeout: httpx.Timeout,
+) -> tuple[httpx.Response, float]:
+    """POST a JSON body; return the (successful) response and the latency in milliseconds.
+
+    Raises:
+        ProviderTimeout: no answer within the client's timeout.
+        ProviderServerError: the server could not be reached, or answered 5xx.
+        ProviderRateLimited, ProviderAuthError, ProviderRequestError: see :func:`raise_for_status`.
+    """
+    started = time.perf_counter()
+    try:
+        response = await client.post(
+            url,
+            content=msgspec.json.encode(body),
+            headers={"content-type": "application/json", **headers},
+            timeout=request_timeout,
+        )
+    except httpx.TimeoutException as exc:
+        raise ProviderTimeout(f"{provider}: no answer from {url} in time", provider=provider) from exc
+    except httpx.TransportError as exc:
+        raise ProviderServerError(f"{provider}: cannot reach {url}: {exc!r}", provider=provider) from exc
+    latency_ms = (time.perf_counter() - started) * 1000
+    raise_for_status(response, provider=provider)
+    return response, latency_ms
+
+
+def token_cost(
+    prompt_tokens: int, completion_tokens: int, *, prompt_per_1k: float, completion_per_1k: float
+) -> float:
+    """Cost in USD from token counts and per-1k-token prices."""
+    return prompt_tokens / 1000 * prompt_per_1k + completion_tokens / 1000 * completion_per_1k

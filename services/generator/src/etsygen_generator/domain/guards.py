@@ -1,0 +1,341 @@
+"""Guards a concept must pass before it is stored: brands, near-duplicates, score/risk gate, AI budget.
+
+Each check is a pure function returning ``None`` (pass) or a :class:`GuardRejection` whose ``reason`` is one
+of :class:`~etsygen_common.contracts.products.ProductRejected`'s reasons, so the handler can publish it as is.
+The only I/O here is reading the starter blocklist that ships inside the package.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from typing import Final, Literal
+
+import msgspec
+
+from etsygen_common.contracts.products import ProductConcept
+from etsygen_common.contracts.trends import Risk, TrendScored
+from etsygen_generator.domain.text import fold, singular_word, words
+
+RejectReason = Literal[
+    "risk_too_high",
+    "score_too_low",
+    "guard_failed",
+    "budget_exceeded",
+    "generation_disabled",
+    "upstream_failed",
+]
+
+RISK_ORDER: Final[dict[str, int]] = {"low": 0, "medium": 1, "high": 2}
+STARTER_BLOCKLIST: Final = "brand_blocklist.txt"
+
+
+class GuardRejection(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a concept (or the attempt to make one) was stopped; maps onto ``ProductRejected``."""
+
+    reason: RejectReason
+    detail: str
+
+
+# --- brand / trademark blocklist --------------------------------------------------------------------------
+
+# Between the words of a term: nothing, spaces, hyphens, underscores, apostrophes or dots, so "spider-man",
+# "spider man" and "spiderman" are one term. After it: an optional plural or possessive.
+_JOINER: Final = "[\\s\\-_'\u2019.]*"
+_TERM_TOKEN: Final = re.compile(r"[^\W_]+")
+_REFERENCE_BEFORE: Final = re.compile(r"inspired\s+by\s*$")
+_REFERENCE_AFTER: Final = re.compile(r"^[\s\-]*(?:inspired|style|styled|themed|look\s*alike|dupe)\b")
+
+
+class BrandMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """A blocklisted term found in a concept."""
+
+    term: str
+    field: str
+    excerpt: str
+    reference: bool = False
+    """True for "inspired by X", "X style", "X-inspired" and the like, which count as uses of X."""
+
+    def describe(self) -> str:
+        """One sentence for a rejection detail."""
+        how = " (a reference such as 'inspired by' or 'style' still uses the mark)" if self.reference else ""
+        return f"trademarked term {self.term!r} in {self.field}: {self.excerpt!r}{how}"
+
+
+def parse_blocklist(text: str) -> list[str]:
+    """Terms from a blocklist file's text: one per line, '#' comments and blank lines ignored."""
+    terms: list[str] = []
+    for line in text.splitlines():
+        term = line.split("#", 1)[0].strip()
+        if term:
+            terms.append(term)
+    return terms
+
+
+def load_starter_terms() -> list[str]:
+    """The starter blocklist shipped in ``etsygen_generator/data``."""
+    data = resources.files("etsygen_generator").joinpath("data", STARTER_BLOCKLIST)
+    return parse_blocklist(data.read_text(encoding="utf-8"))
+
+
+def _term_pattern(term: str) -> re.Pattern[str] | None:
+    tokens = _TERM_TOKEN.findall(fold(term))
+    if not tokens:
+        return None
+    body = _JOINER.join(re.escape(token) for token in tokens)
+    return re.compile(rf"(?<![^\W_]){body}(?:['\u2019]?s|es)?(?![^\W_])")
+
+
+class BrandBlocklist:
+    """Compiled blocklist; matches case-insensitively, accent-insensitively, on word boundaries."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        patterns: dict[str, re.Pattern[str]] = {}
+        for term in terms:
+            key = " ".join(_TERM_TOKEN.findall(fold(term)))
+            pattern = _term_pattern(term)
+            if pattern is not None and key not in patterns:
+                patterns[key] = pattern
+        self._patterns = patterns
+
+    @classmethod
+    def starter(cls, *, extra_terms: Iterable[str] = (), allowed_terms: Iterable[str] = ()) -> BrandBlocklist:
+        """The shipped starter list plus ``extra_terms``, minus ``allowed_terms`` (e.g. a licensed brand)."""
+        allowed = {" ".join(_TERM_TOKEN.findall(fold(term))) for term in allowed_terms}
+        terms = [*load_starter_terms(), *extra_terms]
+        return cls(term for term in terms if " ".join(_TERM_TOKEN.findall(fold(term))) not in allowed)
+
+    @property
+    def terms(self) -> list[str]:
+        """Normalised terms, in load order."""
+        return list(self._patterns)
+
+    def __len__(self) -> int:
+        return len(self._patterns)
+
+    def scan(self, text: str, field: str) -> list[BrandMatch]:
+        """Every blocklisted term in ``text``."""
+        folded = fold(text)
+        found: list[BrandMatch] = []
+        for term, pattern in self._patterns.items():
+            for match in pattern.finditer(folded):
+                start, end = match.span()
+                reference = bool(
+                    _REFERENCE_BEFORE.search(folded[max(0, start - 20) : start])
+                    or _REFERENCE_AFTER.search(folded[end : end + 20])
+                )
+                excerpt = folded[max(0, start - 15) : end + 15].strip()
+                found.append(BrandMatch(term=term, field=field, excerpt=excerpt, reference=reference))
+        return found
+
+    def find(self, concept: ProductConcept) -> list[BrandMatch]:
+        """Every blocklisted term in the concept's title, tags, description, materials and styles."""
+        found = self.scan(concept.title, "title")
+        for index, tag in enumerate(concept.tags):
+            found += self.scan(tag, f"tags[{index}]")
+        found += self.scan(concept.description, "description")
+        for index, material in enumerate(concept.materials):
+            found += self.scan(material, f"materials[{index}]")
+        for index, style in enumerate(concept.styles):
+            found += self.scan(style, f"styles[{index}]")
+        return found
+
+
+def check_brands(concept: ProductConcept, blocklist: BrandBlocklist) -> GuardRejection | None:
+    """Reject a concept that uses a blocklisted brand or character anywhere a shopper would see it."""
+    matches = blocklist.find(concept)
+    if not matches:
+        return None
+    details = "; ".join(match.describe() for match in matches[:5])
+    more = f" (and {len(matches) - 5} more)" if len(matches) > 5 else ""
+    return GuardRejection(reason="guard_failed", detail=f"brand blocklist: {details}{more}")
+
+
+# --- near-duplicates of the owner's existing products ------------------------------------------------------
+
+_STOPWORDS: Final = frozenset({"a", "an", "and", "for", "in", "of", "on", "or", "the", "to", "with", "by"})
+
+
+class ExistingProduct(msgspec.Struct, frozen=True, kw_only=True):
+    """What the near-duplicate check needs of a product the owner already has."""
+
+    product_id: str
+    title: str
+    tags: list[str] = msgspec.field(default_factory=list)
+
+
+class DuplicateThresholds(msgspec.Struct, frozen=True, kw_only=True):
+    """When a concept counts as a near-duplicate (similarities are Jaccard indices in [0, 1])."""
+
+    title: float = 0.8
+    """Title similarity at or above which a concept is a duplicate on its own."""
+    tags: float = 0.8
+    """Tag-set similarity at or above which a concept is a duplicate on its own."""
+    combined: float = 0.6
+    """A concept is also a duplicate when both similarities reach this."""
+
+
+class NearDuplicate(msgspec.Struct, frozen=True, kw_only=True):
+    """The most similar existing product and how similar it is."""
+
+    product_id: str
+    title_similarity: float
+    tag_similarity: float
+
+    def describe(self) -> str:
+        """One sentence for a rejection detail."""
+        return (
+            f"near-duplicate of product {self.product_id}: title similarity {self.title_similarity:.2f}, "
+            f"tag similarity {self.tag_similarity:.2f}"
+        )
+
+
+def _jaccard(first: set[str], second: set[str]) -> float:
+    if not first and not second:
+        return 0.0
+    return len(first & second) / len(first | second)
+
+
+def _title_tokens(title: str) -> set[str]:
+    return {singular_word(word) for word in words(title) if word not in _STOPWORDS}
+
+
+def _tag_keys(tags: Sequence[str]) -> set[str]:
+    keys = {" ".join(singular_word(word) for word in words(tag)) for tag in tags}
+    keys.discard("")
+    return keys
+
+
+def title_similarity(first: str, second: str) -> float:
+    """Jaccard index of the titles' word sets (folded, singular, stop-words dropped)."""
+    return _jaccard(_title_tokens(first), _title_tokens(second))
+
+
+def tag_similarity(first: Sequence[str], second: Sequence[str]) -> float:
+    """Jaccard index of the tag sets (folded, singular)."""
+    return _jaccard(_tag_keys(first), _tag_keys(second))
+
+
+def find_near_duplicate(
+    concept: ProductConcept,
+    existing: Iterable[ExistingProduct],
+    thresholds: DuplicateThresholds | None = None,
+) -> NearDuplicate | None:
+    """The most similar existing product that crosses a threshold, or ``None``."""
+    limits = thresholds or DuplicateThresholds()
+    title_tokens = _title_tokens(concept.title)
+    tag_keys = _tag_keys(concept.tags)
+    best: NearDuplicate | None = None
+    for product in existing:
+        by_title = _jaccard(title_tokens, _title_tokens(product.title))
+        by_tags = _jaccard(tag_keys, _tag_keys(product.tags))
+        duplicate = (
+            by_title >= limits.title
+            or by_tags >= limits.tags
+            or (by_title >= limits.combined and by_tags >= limits.combined)
+        )
+        if duplicate and (best is None or by_title + by_tags > best.title_similarity + best.tag_similarity):
+            best = NearDuplicate(
+                product_id=product.product_id, title_similarity=by_title, tag_similarity=by_tags
+            )
+    return best
+
+
+def check_near_duplicate(
+    concept: ProductConcept,
+    existing: Iterable[ExistingProduct],
+    thresholds: DuplicateThresholds | None = None,
+) -> GuardRejection | None:
+    """Reject a concept too similar to one of the owner's existing products."""
+    duplicate = find_near_duplicate(concept, existing, thresholds)
+    if duplicate is None:
+        return None
+    return GuardRejection(reason="guard_failed", detail=duplicate.describe())
+
+
+def check_concept(
+    concept: ProductConcept,
+    *,
+    blocklist: BrandBlocklist,
+    existing: Iterable[ExistingProduct] = (),
+    thresholds: DuplicateThresholds | None = None,
+) -> GuardRejection | None:
+    """Brand blocklist first, then near-duplicates; the first failure wins."""
+    return check_brands(concept, blocklist) or check_near_duplicate(concept, existing, thresholds)
+
+
+# --- which niches get concepts at all -----------------------------------------------------------------------
+
+
+def check_score_and_risk(
+    score: float, risk: Risk | str, *, min_score: float, max_risk: Risk | str
+) -> GuardRejection | None:
+    """Reject a niche riskier than ``max_risk`` or scoring below ``min_score``; unknown risk ranks high."""
+    risk_rank = RISK_ORDER.get(risk, RISK_ORDER["high"])
+    if risk_rank > RISK_ORDER.get(max_risk, RISK_ORDER["high"]):
+        return GuardRejection(reason="risk_too_high", detail=f"risk {risk} is above the allowed {max_risk}")
+    if not score >= min_score:  # written so a NaN score is rejected too
+        return GuardRejection(reason="score_too_low", detail=f"score {score:.3f} is below {min_score:.3f}")
+    return None
+
+
+def check_trend(trend: TrendScored) -> GuardRejection | None:
+    """Whether a trend should get concepts: upstream status, the job's switch, then score and risk."""
+    if trend.status != "ok":
+        return GuardRejection(
+            reason="upstream_failed", detail=trend.error or "the analyzer reported a failure"
+        )
+    if not trend.generation_enabled or trend.concepts_per_niche < 1:
+        return GuardRejection(reason="generation_disabled", detail="generation is disabled for this job")
+    return check_score_and_risk(trend.score, trend.risk, min_score=trend.min_score, max_risk=trend.max_risk)
+
+
+# --- per-owner daily AI budget ------------------------------------------------------------------------------
+
+
+class AIBudget(msgspec.Struct, frozen=True, kw_only=True):
+    """An owner's daily AI allowance; ``None`` means no limit."""
+
+    max_tokens_per_day: int | None = None
+    max_cost_usd_per_day: float | None = None
+
+
+class AIUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """What an owner has used today."""
+
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
+def check_budget(
+    used: AIUsage,
+    budget: AIBudget,
+    *,
+    expected_tokens: int = 0,
+    expected_cost_usd: float = 0.0,
+) -> GuardRejection | None:
+    """Reject when today's usage has reached a limit, or would pass it with the expected next call."""
+    tokens_limit = budget.max_tokens_per_day
+    if tokens_limit is not None and (
+        used.tokens >= tokens_limit or used.tokens + expected_tokens > tokens_limit
+    ):
+        return GuardRejection(
+            reason="budget_exceeded",
+            detail=(
+                f"daily AI token budget: {used.tokens} used + {expected_tokens} expected "
+                f"of {tokens_limit} allowed"
+            ),
+        )
+    cost_limit = budget.max_cost_usd_per_day
+    if cost_limit is not None and (
+        used.cost_usd >= cost_limit or used.cost_usd + expected_cost_usd > cost_limit
+    ):
+        return GuardRejection(
+            reason="budget_exceeded",
+            detail=(
+                f"daily AI cost budget: ${used.cost_usd:.4f} used + ${expected_cost_usd:.4f} expected "
+                f"of ${cost_limit:.2f} allowed"
+            ),
+        )
+    return None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 import msgspec
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -141,6 +142,7 @@ class PauseConsumption(Exception):  # noqa: N818 - a signal, not an error
 
 FATAL_TYPES: tuple[type[BaseException], ...] = (
     FatalError,
+    asyncpg.DataError,  # a value the schema rejects is rejected again on every retry
     msgspec.ValidationError,
     msgspec.DecodeError,
     InvalidEnvelopeError,
@@ -212,6 +214,8 @@ class EventConsumer:
         self._publisher = publisher
         self._delays = tuple(retry_delays)
         self._routes: list[_Route[Any]] = []
+        self._by_topic: dict[str, tuple[_Route[Any], int]] = {}
+        self._attached = False
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -228,25 +232,35 @@ class EventConsumer:
 
     def subscribe(self, topic: str, body: type[E], handler: Handler[E]) -> None:
         """Handle ``topic`` (a logical name) with ``handler`` in this consumer group."""
+        if self._attached:
+            raise RuntimeError("subscribe() must come before attach()")
         route = _Route(topic, body, handler)
         self._routes.append(route)
-        physical = [self._settings.topic(topic)] + [
-            self._settings.topic(retry_topic(topic, self.group, i + 1)) for i in range(len(self._delays))
-        ]
-        for attempt, name in enumerate(physical):
+        self._by_topic[self._settings.topic(topic)] = (route, 0)
+        for i in range(len(self._delays)):
+            self._by_topic[self._settings.topic(retry_topic(topic, self.group, i + 1))] = (route, i + 1)
 
-            async def on_message(
-                msg: KafkaMessage, _route: _Route[Any] = route, _attempt: int = attempt
-            ) -> None:
-                await self._process(msg, _route, _attempt)
+    def attach(self) -> None:
+        """Register one FastStream subscriber (one Kafka consumer) for every topic and retry topic of the
+        group, before the broker starts. One consumer joins the group once, and pausing a retry partition
+        until its record is due leaves every other partition flowing."""
+        if self._attached or not self._routes:
+            return
+        self._attached = True
 
-            self._broker.subscriber(
-                name,
-                group_id=self.group if attempt == 0 else f"{self.group}.retry.{attempt}",
-                ack_policy=AckPolicy.MANUAL,
-                auto_offset_reset="earliest",
-                max_poll_interval_ms=self._settings.max_poll_interval_ms,
-            )(on_message)
+        async def on_message(msg: KafkaMessage) -> None:
+            record = msg.raw_message
+            assert not isinstance(record, tuple)  # batch subscribers are not used
+            route, attempt = self._by_topic[record.topic]
+            await self._process(msg, route, attempt)
+
+        self._broker.subscriber(
+            *self._by_topic,
+            group_id=self.group,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=self._settings.max_poll_interval_ms,
+        )(on_message)
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no handler is running (graceful shutdown). Returns False on timeout."""

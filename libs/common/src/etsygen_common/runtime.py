@@ -116,6 +116,8 @@ class ServiceRuntime:
         topics = list(self.extra_topics) + (self.consumer.topics if self.consumer else [])
         if topics:
             await ensure_topics(self.settings.kafka, topics)
+        if self.consumer is not None:
+            self.consumer.attach()
         await self.broker.start()
         self.relay = OutboxRelay(
             self.pool, self.schema, self.publisher, self.settings.outbox, service=self.name

@@ -97,6 +97,7 @@ async def test_every_event_delivered_and_applied_once_across_relay_crash_and_kaf
             publisher=KafkaPublisher(broker, settings.kafka),
         )
         consumer.subscribe(contracts.RESEARCH_REQUESTED, contracts.ResearchRequested, handler)
+        consumer.attach()
         return broker
 
     broker = start_consumer()

@@ -127,6 +127,24 @@ async def pg_url(pg_server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def fresh_pg_url(pg_server_url: str) -> AsyncIterator[str]:
+    """A database of its own for one test (services use fixed schema names), dropped afterwards."""
+    name = unique_name("etsygen_e2e")
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = pg_server_url.rpartition("/")[0]
+    yield f"{base}/{name}"
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
 async def pg_conn(pg_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to the session database."""
     conn = await asyncpg.connect(pg_url)

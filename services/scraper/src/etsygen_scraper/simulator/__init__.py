@@ -1,0 +1,26 @@
+"""Etsy marketplace simulator: Etsy-Open-API-v3-shaped responses from a synthetic, seeded catalogue.
+
+Etsy cannot be reached from development or CI machines, so the real client runs against this instead (only
+the base URL differs). Everything it serves is synthetic and labelled so (``x-etsygen-synthetic: true``).
+
+Start it in tests with ``async with running_simulator(SimulatorConfig(...)) as sim:`` and point
+``EtsyClient(base_url=sim.base_url)`` at it. From a shell:
+``python -m etsygen_scraper.simulator --port 8787``.
+"""
+
+from etsygen_scraper.simulator.app import Controls, SimulatorConfig, SimulatorState, build_simulator_app
+from etsygen_scraper.simulator.catalogue import BUILT_IN_PROFILES, Catalogue, KeywordProfile
+from etsygen_scraper.simulator.server import RunningSimulator, run_simulator, running_simulator
+
+__all__ = [
+    "BUILT_IN_PROFILES",
+    "Catalogue",
+    "Controls",
+    "KeywordProfile",
+    "RunningSimulator",
+    "SimulatorConfig",
+    "SimulatorState",
+    "build_simulator_app",
+    "run_simulator",
+    "running_simulator",
+]

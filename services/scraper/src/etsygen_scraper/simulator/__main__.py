@@ -1,0 +1,36 @@
+"""``python -m etsygen_scraper.simulator --port 8787``: serve the synthetic Etsy API until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from etsygen_scraper.simulator.app import SimulatorConfig
+from etsygen_scraper.simulator.server import run_simulator
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve."""
+    parser = argparse.ArgumentParser(
+        prog="python -m etsygen_scraper.simulator",
+        description="Etsy Open API v3 simulator serving a synthetic, seeded catalogue (no real Etsy data).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787)")
+    parser.add_argument("--seed", type=int, default=7, help="catalogue seed (default 7)")
+    parser.add_argument("--per-second", type=int, default=10, help="requests per second per app key")
+    parser.add_argument("--per-day", type=int, default=10_000, help="requests per rolling day per app key")
+    parser.add_argument("--epoch", type=int, default=None, help="unix time the catalogue is as of")
+    args = parser.parse_args(argv)
+    config = SimulatorConfig(
+        seed=args.seed, per_second=args.per_second, per_day=args.per_day, epoch=args.epoch
+    )
+    sys.stderr.write(
+        f"Etsy-Gen marketplace simulator (synthetic data) on http://{args.host}:{args.port}\n"
+        f"  point the client at it with ETSY_BASE_URL=http://{args.host}:{args.port}\n"
+    )
+    run_simulator(args.host, args.port, config)
+
+
+if __name__ == "__main__":
+    main()

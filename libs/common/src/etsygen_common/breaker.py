@@ -181,6 +181,10 @@ class _Listener(CircuitBreakerListener):  # type: ignore[misc]
 
     def state_change(self, breaker: CircuitBreaker, old: Any, new: Any) -> None:
         to = _state_name(new)
+        if old is not None and _state_name(old) == to:
+            # With several half-open trials, each successful (or failed) trial closes (or reopens) the
+            # breaker again; aiobreaker reports that as a change, but the state did not change.
+            return
         BREAKER_STATE.labels(self._b.service, self._b.name).set(_STATE_VALUE.get(to, 0))
         BREAKER_TRANSITIONS.labels(self._b.service, self._b.name, to).inc()
         log.warning(

@@ -15,7 +15,8 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 
@@ -111,23 +112,29 @@ def _explain(message: str, names: dict[str, str], cls: type[SettingsSection]) ->
 
 
 def _expected_form(cls: type[SettingsSection], field: str) -> str:
-    hints = get_type_hints(cls, include_extras=True)
-    tp = hints[field]
+    tp = get_type_hints(cls, include_extras=True)[field]
     description = ""
-    constraints = []
     for meta in _metas(tp):
         description = meta.description or description
-        for key in ("ge", "gt", "le", "lt", "pattern", "min_length"):
-            val = getattr(meta, key)
-            if val is not None:
-                constraints.append(f"{key} {val}")
+    return f"{_describe_type(tp)}: {description}".rstrip(": ")
+
+
+def _describe_type(tp: Any) -> str:
+    """``int (ge 1)``, ``one of 'a', 'b'``, ``float (gt 0) or unset``: the form a value must take."""
+    constraints = [
+        f"{key} {getattr(meta, key)}"
+        for meta in _metas(tp)
+        for key in ("ge", "gt", "le", "lt", "pattern", "min_length")
+        if getattr(meta, key) is not None
+    ]
     base = get_args(tp)[0] if get_origin(tp) is Annotated else tp
     if get_origin(base) is Literal:
         kind = "one of " + ", ".join(repr(a) for a in get_args(base))
+    elif get_origin(base) in (Union, UnionType):
+        kind = " or ".join("unset" if a is type(None) else _describe_type(a) for a in get_args(base))
     else:
         kind = getattr(base, "__name__", str(base))
-    extra = f" ({', '.join(constraints)})" if constraints else ""
-    return f"{kind}{extra}: {description}".rstrip(": ")
+    return f"{kind} ({', '.join(constraints)})" if constraints else kind
 
 
 def load_environ(dotenv: Path | None = None) -> dict[str, str]:

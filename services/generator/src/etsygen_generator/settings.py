@@ -52,10 +52,10 @@ class GuardSection(SettingsSection, frozen=True, kw_only=True):
     ] = 0.8
     duplicate_combined: Annotated[float, doc("Similarity both must reach together", ge=0, le=1)] = 0.6
     daily_token_budget: Annotated[
-        int | None, doc("AI tokens per owner per day; unset means no limit", ge=0)
+        Annotated[int, msgspec.Meta(ge=0)] | None, doc("AI tokens per owner per day; unset means no limit")
     ] = None
     daily_cost_budget_usd: Annotated[
-        float | None, doc("AI cost per owner per day in USD; unset: no limit", ge=0)
+        Annotated[float, msgspec.Meta(ge=0)] | None, doc("AI cost per owner per day in USD; unset: no limit")
     ] = None
 
 
@@ -67,9 +67,8 @@ class DraftSection(SettingsSection, frozen=True, kw_only=True):
         "https://openapi.etsy.com"
     )
     api_key: Annotated[
-        str | None,
+        Annotated[str, msgspec.Meta(pattern=r"^[^:\s]+:[^:\s]+$")] | None,
         env("ETSY_API_KEY", "Etsy app credentials as keystring:shared_secret; unset disables publishing"),
-        msgspec.Meta(pattern=r"^[^:\s]+:[^:\s]+$"),
     ] = None
     seller_user_id: Annotated[
         int | None, doc("Numeric Etsy user id of the seller whose shop gets drafts")

@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PYTEST_ARGS ?=
+DEV_ARGS ?=
 
 .PHONY: help
 help: ## List the targets
@@ -18,7 +19,7 @@ install: | $(UV) ## Create .venv from uv.lock (all services, dev tools)
 
 .PHONY: run
 run: install ## Start the whole platform locally (embedded Kafka/Postgres/Redis unless their URLs are set)
-	$(UV) run --frozen etsygen dev
+	$(UV) run --frozen etsygen dev $(DEV_ARGS)
 
 .PHONY: lint
 lint: install ## ruff (lint + format check), mypy strict, schema compatibility

@@ -160,6 +160,10 @@ async def test_a_research_job_flows_to_products_and_a_rerun_duplicates_nothing(
 
         await wait_until(second_run_stored, timeout=90, what="second run of the same job")
         assert await conn.fetchval("SELECT count(*) FROM scraper.listing_snapshots") == snapshots
+        # What each service actually published is what its AsyncAPI operations declare.
+        for service in pipeline.services:
+            published = {r["topic"] for r in await conn.fetch(f"SELECT DISTINCT topic FROM {service.name}.outbox")}
+            assert published <= set(service.extra_topics), (service.name, published)
         duplicates = await conn.fetchval(
             "SELECT count(*) FROM (SELECT listing_id, observed_on FROM scraper.listing_snapshots "
             "GROUP BY 1, 2 HAVING count(*) > 1) d"

@@ -182,6 +182,8 @@ Handler = Callable[[HandlerContext, E], Awaitable[None]]
 
 @dataclass(slots=True)
 class _Route(Generic[E]):
+    """A logical topic, its body type and its handler."""
+
     topic: str
     body: type[E]
     handler: Handler[E]
@@ -220,6 +222,11 @@ class EventConsumer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._resume_handles: list[asyncio.TimerHandle] = []
+
+    @property
+    def routes(self) -> list[_Route[Any]]:
+        """The logical topics this group handles, with their body types and handlers."""
+        return list(self._routes)
 
     @property
     def topics(self) -> list[str]:

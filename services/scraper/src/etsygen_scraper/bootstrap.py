@@ -97,7 +97,7 @@ def build_app(settings: ScraperSettings) -> ServiceRuntime:
             budget_pause_s=settings.scraper.budget_pause_s,
         ),
     )
-    runtime.extra_topics.append(contracts.LISTINGS_SCRAPED)
+    runtime.extra_topics.extend([contracts.KEYWORD_SCRAPE_REQUESTED, contracts.LISTINGS_SCRAPED])
 
     async def started(rt: ServiceRuntime) -> None:
         breaker.attach_redis(rt.redis)

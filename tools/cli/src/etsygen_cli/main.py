@@ -101,10 +101,14 @@ def schemas_export(
     directory: Annotated[Path, typer.Option(help="output folder")] = Path("schemas/events"),
 ) -> None:
     """Write the JSON Schema of every event contract into the repository."""
+    from etsygen_cli.asyncapi import render
     from etsygen_common.schemas import export
 
     for path in export(directory):
         typer.echo(str(path))
+    asyncapi = directory.parent / "asyncapi.json"
+    asyncapi.write_text(render())
+    typer.echo(str(asyncapi))
 
 
 @schemas_app.command("check")
@@ -112,9 +116,13 @@ def schemas_check(
     directory: Annotated[Path, typer.Option(help="folder of checked-in schemas")] = Path("schemas/events"),
 ) -> None:
     """Fail when a contract changed incompatibly, or compatibly without being exported."""
+    from etsygen_cli.asyncapi import render
     from etsygen_common.schemas import check
 
     problems = check(directory)
+    asyncapi = directory.parent / "asyncapi.json"
+    if not asyncapi.exists() or asyncapi.read_text() != render():
+        problems.append(f"{asyncapi}: AsyncAPI document is stale (run `etsygen schemas export`)")
     for p in problems:
         typer.echo(p, err=True)
     if problems:

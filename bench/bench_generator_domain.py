@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from etsygen_common.contracts.trends import PriceBand
 from etsygen_generator.adapters.providers import BuiltinProvider, ConceptRequest, generate_valid_concept
@@ -82,12 +82,12 @@ async def builtin_loop_rate(niches: list[NicheBrief], seconds: float) -> float:
     return per_second
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--niches", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     niches = synthetic_niches(args.niches, args.seed)
     concepts = [compose(niche) for niche in niches]
@@ -98,9 +98,14 @@ def main() -> None:
     print(f"{len(niches)} synthetic niches, {args.seconds:g}s per measurement\n")
     validate_only = rate("validate only", lambda i: validate(concepts[i]), len(concepts), args.seconds)
     composed = rate("compose + validate", lambda i: validate(compose(niches[i])), len(niches), args.seconds)
-    asyncio.run(builtin_loop_rate(niches, args.seconds))
+    builtin_loop = asyncio.run(builtin_loop_rate(niches, args.seconds))
     print(f"\nvalidate-only / compose+validate = {validate_only / composed:.2f}x")
     print(f"validation is ~{composed / validate_only:.0%} of the built-in provider's per-concept time")
+    return {
+        "validate_only_per_s": validate_only,
+        "compose_validate_per_s": composed,
+        "builtin_loop_per_s": builtin_loop,
+    }
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def measure(run_once: Callable[[], object], inputs_per_run: int, seconds: float)
     return best
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> dict[str, float | bool]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=3.0, help="CPU seconds per candidate (default 3)")
     args = parser.parse_args(argv)
@@ -173,8 +173,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{verdict}: pure scoring {scoring_rate:,.0f} keywords/s vs target {TARGET_PER_SECOND:,} keywords/s"
     )
-    return 0 if passed else 1
+    return {
+        "baseline_per_s": baseline_rate,
+        "scoring_per_s": scoring_rate,
+        "hot_scoring_per_s": hot_rate,
+        "full_assessment_per_s": full_rate,
+        "target_per_s": TARGET_PER_SECOND,
+        "passed": passed,
+    }
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(0 if main()["passed"] else 1)

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 import msgspec
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from fast_depends.msgspec import MsgSpecSerializer
@@ -45,7 +45,7 @@ RETRY_ATTEMPT = "x-retry-attempt"
 STACK_LIMIT = 4000
 
 
-def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
+def create_broker(settings: KafkaSettings, *, client_id: str, graceful_timeout: float = 20.0) -> KafkaBroker:
     """Create a FastStream Kafka broker whose producer waits for every in-sync replica (acks=all).
 
     Idempotence stays off: Tansu (the development broker) has no idempotent producer; duplicates that
@@ -58,26 +58,62 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         client_id=client_id,
         request_timeout_ms=settings.request_timeout_ms,
         serializer=MsgSpecSerializer(),
+        # How long stopping a subscriber waits for the record in hand (graceful shutdown).
+        graceful_timeout=graceful_timeout,
         logger=None,
     )
 
 
 class KafkaPublisher:
-    """Publishes envelopes and returns only when the broker acknowledged each of them."""
+    """Publishes envelopes and returns only when the broker acknowledged each of them (acks=all).
 
-    def __init__(self, broker: KafkaBroker, settings: KafkaSettings) -> None:
-        self._broker = broker
+    It drives its own aiokafka producer rather than ``broker.publish``: records arrive already encoded
+    (outbox rows, failed records), and FastStream's per-call publish path halved the relay's throughput in
+    ``bench/bench_outbox.py``. The producer starts on first use; :meth:`close` stops it.
+    """
+
+    def __init__(
+        self, broker: KafkaBroker | None, settings: KafkaSettings, *, client_id: str = "etsygen"
+    ) -> None:
+        del broker  # kept in the signature: consumers and publishers are built side by side
         self._settings = settings
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _started(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            async with self._lock:
+                if self._producer is None:
+                    producer = AIOKafkaProducer(
+                        bootstrap_servers=self._settings.bootstrap_servers.split(","),
+                        acks="all",
+                        enable_idempotence=False,  # Tansu has no idempotent producer; the inbox dedups
+                        client_id=self._client_id,
+                        request_timeout_ms=self._settings.request_timeout_ms,
+                        linger_ms=5,
+                    )
+                    await producer.start()
+                    self._producer = producer
+        return self._producer
 
     async def publish_batch(self, records: Sequence[Envelope]) -> None:
         """Send every record, then wait for all acknowledgements; raise if any failed."""
+        producer = await self._started()
+        topic = self._settings.topic
         futures = [
-            await self._broker.publish(
-                r.payload, self._settings.topic(r.topic), key=r.key, headers=r.headers, no_confirm=True
+            await producer.send(
+                topic(r.topic), r.payload, key=r.key, headers=[(k, v.encode()) for k, v in r.headers.items()]
             )
             for r in records
         ]
         await asyncio.gather(*futures)
+
+    async def close(self) -> None:
+        """Flush and stop the producer."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
 
     async def publish(self, record: Envelope) -> None:
         """Send one record and wait for its acknowledgement."""
@@ -263,6 +299,7 @@ class EventConsumer:
 
         self._broker.subscriber(
             *self._by_topic,
+            decoder=_raw_body,  # the handler decodes with msgspec into the route's Struct; skip json.loads
             group_id=self.group,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
@@ -383,6 +420,8 @@ class EventConsumer:
             assigned = consumer.assignment()
             consumer.resume(*[p for p in partitions if p in assigned])
 
+        now = loop.time()
+        self._resume_handles = [h for h in self._resume_handles if h.when() > now and not h.cancelled()]
         self._resume_handles.append(loop.call_later(delay, resume))
 
     async def _pause(self, msg: KafkaMessage, record: Any, pause: PauseConsumption) -> None:
@@ -450,6 +489,11 @@ class EventConsumer:
         """Cancel pending partition resumes (shutdown)."""
         for handle in self._resume_handles:
             handle.cancel()
+
+
+async def _raw_body(msg: Any) -> Any:
+    """FastStream decoder that leaves the body as bytes."""
+    return msg.body
 
 
 def _iso(ms: int) -> str:

@@ -62,8 +62,14 @@ class ServiceRuntime:
 
     def __post_init__(self) -> None:
         instance = self.settings.service.instance or f"{socket.gethostname()}-{os.getpid()}"
-        self.broker = create_broker(self.settings.kafka, client_id=f"etsygen-{self.name}-{instance}")
-        self.publisher = KafkaPublisher(self.broker, self.settings.kafka)
+        self.broker = create_broker(
+            self.settings.kafka,
+            client_id=f"etsygen-{self.name}-{instance}",
+            graceful_timeout=self.settings.service.shutdown_grace_s,
+        )
+        self.publisher = KafkaPublisher(
+            self.broker, self.settings.kafka, client_id=f"etsygen-{self.name}-{instance}"
+        )
         if self.group is not None:
             self.consumer = EventConsumer(
                 self.broker,
@@ -160,6 +166,8 @@ class ServiceRuntime:
             await self.relay.stop(flush=True, timeout=grace)
         with contextlib.suppress(Exception):
             await self.broker.stop()
+        with contextlib.suppress(Exception):
+            await self.publisher.close()
         if self._server is not None:
             self._server.should_exit = True
             if self._server_task is not None:

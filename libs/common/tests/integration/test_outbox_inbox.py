@@ -140,7 +140,16 @@ async def test_every_event_delivered_and_applied_once_across_relay_crash_and_kaf
         await broker.start()
         expected += await _enqueue_events(pool, 300, "c")
 
-        await wait_until(lambda: _eq(applied(), 1000), timeout=180, what="all 1000 events applied")
+        try:
+            await wait_until(lambda: _eq(applied(), 1000), timeout=300, what="all 1000 events applied")
+        except BaseException:
+            async with pool.acquire() as conn:
+                missing = await conn.fetch(
+                    "SELECT o.headers->>'ce_subject' AS job, o.sent_at IS NOT NULL AS sent FROM outbox o "
+                    "WHERE NOT EXISTS (SELECT 1 FROM effects e WHERE e.job_id = o.headers->>'ce_subject')"
+                )
+            print("applied", await applied(), "missing", len(missing), [dict(r) for r in missing[:10]])
+            raise
         async with pool.acquire() as conn:
             per_event = await conn.fetch("SELECT job_id, count(*) AS n FROM effects GROUP BY job_id")
             inbox_rows = await conn.fetchval("SELECT count(*) FROM inbox")

@@ -31,10 +31,11 @@ async def main(args: argparse.Namespace) -> None:
         if args.kill_after_publish and batches >= args.kill_after_publish:
             os.kill(os.getpid(), signal.SIGKILL)
 
+    publisher = KafkaPublisher(broker, kafka)
     relay = OutboxRelay(
         pool,
         args.schema,
-        KafkaPublisher(broker, kafka),
+        publisher,
         OutboxSettings(batch_size=args.batch_size, poll_interval_s=0.2, max_backoff_s=1.0),
         service="relay-worker",
         after_publish=after_publish,
@@ -45,6 +46,7 @@ async def main(args: argparse.Namespace) -> None:
     relay.start()
     await stop.wait()
     await relay.stop(flush=False)
+    await publisher.close()
     await broker.stop()
     await pool.close()
 

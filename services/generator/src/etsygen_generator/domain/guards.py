@@ -7,6 +7,7 @@ The only I/O here is reading the starter blocklist that ships inside the package
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -98,6 +99,10 @@ class BrandBlocklist:
             if pattern is not None and key not in patterns:
                 patterns[key] = pattern
         self._patterns = patterns
+        # One pass over a concept's text with every term at once; the per-term patterns (which say which
+        # term and where) run only when this finds something, which for most concepts is never.
+        bodies = [p.pattern for p in patterns.values()]
+        self._any = re.compile("|".join(f"(?:{b})" for b in bodies)) if bodies else None
 
     @classmethod
     def starter(cls, *, extra_terms: Iterable[str] = (), allowed_terms: Iterable[str] = ()) -> BrandBlocklist:
@@ -131,6 +136,11 @@ class BrandBlocklist:
 
     def find(self, concept: ProductConcept) -> list[BrandMatch]:
         """Every blocklisted term in the concept's title, tags, description, materials and styles."""
+        everything = "\n".join(
+            [concept.title, *concept.tags, concept.description, *concept.materials, *concept.styles]
+        )
+        if self._any is None or not self._any.search(fold(everything)):
+            return []
         found = self.scan(concept.title, "title")
         for index, tag in enumerate(concept.tags):
             found += self.scan(tag, f"tags[{index}]")
@@ -191,20 +201,27 @@ class NearDuplicate(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-def _jaccard(first: set[str], second: set[str]) -> float:
+def _jaccard(first: frozenset[str], second: frozenset[str]) -> float:
     if not first and not second:
         return 0.0
     return len(first & second) / len(first | second)
 
 
-def _title_tokens(title: str) -> set[str]:
-    return {singular_word(word) for word in words(title) if word not in _STOPWORDS}
+@functools.lru_cache(maxsize=8192)
+def _title_tokens(title: str) -> frozenset[str]:
+    # Cached: the duplicate guard compares every new concept with up to hundreds of the owner's products.
+    return frozenset(singular_word(word) for word in words(title) if word not in _STOPWORDS)
 
 
-def _tag_keys(tags: Sequence[str]) -> set[str]:
+def _tag_keys(tags: Sequence[str]) -> frozenset[str]:
+    return _tag_keys_of(tuple(tags))
+
+
+@functools.lru_cache(maxsize=8192)
+def _tag_keys_of(tags: tuple[str, ...]) -> frozenset[str]:
     keys = {" ".join(singular_word(word) for word in words(tag)) for tag in tags}
     keys.discard("")
-    return keys
+    return frozenset(keys)
 
 
 def title_similarity(first: str, second: str) -> float:

@@ -151,6 +151,8 @@ def singular_word(word: str) -> str:
 
 def fold(text: str) -> str:
     """Casefold and strip accents, for matching ("Pokémon" and "pokemon" fold alike)."""
+    if text.isascii():  # nothing to decompose; lower() is casefold() for ASCII
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 

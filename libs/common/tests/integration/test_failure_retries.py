@@ -1,0 +1,294 @@
+"""Retryable failures against a real broker: a failing record moves through the group's retry topics, never
+before it is due, while the rest of its source partition flows on; after the last retry it is dead-lettered.
+
+Delays are shortened with ``retry_delays`` (the defaults are checked in ``unit/test_failure_policy.py``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from etsygen_common import contracts
+from etsygen_common.contracts import deadletter as dlh
+from etsygen_common.db import create_pool
+from etsygen_common.envelope import headers_of, wrap
+from etsygen_common.kafka import (
+    RETRY_ATTEMPT,
+    RETRY_DUE,
+    EventConsumer,
+    KafkaPublisher,
+    create_broker,
+    ensure_topics,
+    retry_topic,
+)
+from etsygen_common.migrations import common_migrations_dir, migrate
+from etsygen_common.settings import CommonSettings
+from etsygen_common.testing.plugin import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TOPIC = contracts.RESEARCH_REQUESTED
+
+
+class Unavailable(ConnectionError):
+    """A dependency that is down for now: retryable."""
+
+
+@dataclass
+class Call:
+    job_id: str
+    at: float
+    headers: dict[str, str]
+
+
+@dataclass
+class Harness:
+    """One consumer group over a per-test topic prefix and schema, and what its handler saw."""
+
+    settings: CommonSettings
+    pool: Any
+    group: str
+    calls: list[Call] = field(default_factory=list)
+    fail_times: dict[str, int] = field(default_factory=dict)
+    """How many times each job id fails before it succeeds (absent: never fails)."""
+    broker: Any = None
+    publisher: Any = None
+
+    def calls_of(self, job_id: str) -> list[Call]:
+        return [c for c in self.calls if c.job_id == job_id]
+
+    async def handler(self, ctx: Any, event: contracts.ResearchRequested) -> None:
+        self.calls.append(Call(event.job_id, time.time(), dict(ctx.headers)))
+        # The effect is written before the failure: a failed attempt's transaction must roll it back.
+        await ctx.conn.execute("INSERT INTO effects (job_id) VALUES ($1)", event.job_id)
+        if len(self.calls_of(event.job_id)) <= self.fail_times.get(event.job_id, 0):
+            raise Unavailable(f"dependency down while handling {event.job_id}")
+
+    async def start(self, delays: tuple[float, ...]) -> None:
+        self.broker = create_broker(self.settings.kafka, client_id=f"test-{self.group}")
+        self.publisher = KafkaPublisher(self.broker, self.settings.kafka)
+        consumer = EventConsumer(
+            self.broker,
+            self.pool,
+            self.settings.kafka,
+            service="test-retries",
+            group=self.group,
+            publisher=self.publisher,
+            retry_delays=delays,
+        )
+        consumer.subscribe(TOPIC, contracts.ResearchRequested, self.handler)
+        await ensure_topics(self.settings.kafka, consumer.topics)
+        consumer.attach()
+        await self.broker.start()
+
+    async def effects(self) -> dict[str, int]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT job_id, count(*) AS n FROM effects GROUP BY job_id")
+        return {r["job_id"]: r["n"] for r in rows}
+
+    async def send(self, job_id: str, *, partition: int) -> Any:
+        """Publish one event to ``partition`` of the source topic; returns its record metadata."""
+        envelope = wrap(
+            contracts.ResearchRequested(job_id=job_id, owner_id="o", keywords=["mug"]),
+            source="test",
+            extra_headers={"traceparent": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"},
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka.bootstrap_servers)
+        await producer.start()
+        try:
+            return await producer.send_and_wait(
+                self.settings.kafka.topic(TOPIC),
+                envelope.payload,
+                key=job_id.encode(),
+                partition=partition,
+                headers=[(k, v.encode()) for k, v in envelope.headers.items()],
+            )
+        finally:
+            await producer.stop()
+
+    async def read(self, logical_topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+        kafka = self.settings.kafka
+        return await read_topic(kafka.bootstrap_servers, kafka.topic(logical_topic), kafka.partitions)
+
+    async def committed(self) -> dict[str, dict[int, int]]:
+        """The group's committed offsets of the source and retry topics, by topic and partition."""
+        kafka = self.settings.kafka
+        topics = [kafka.topic(TOPIC)] + [kafka.topic(retry_topic(TOPIC, self.group, n)) for n in (1, 2, 3)]
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(
+                self.group, partitions=[TopicPartition(t, p) for t in topics for p in range(kafka.partitions)]
+            )
+        finally:
+            await admin.close()
+        out: dict[str, dict[int, int]] = defaultdict(dict)
+        for tp, meta in offsets.items():
+            out[tp.topic][tp.partition] = meta.offset
+        return out
+
+
+async def read_topic(bootstrap: str, topic: str, partitions: int) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record currently in ``topic`` (no consumer group, so no group join)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500)
+            for recs in batch.values():
+                records.extend(recs)
+        return records
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+async def harness(make_settings: Any, pg_url: str, schema: str) -> AsyncIterator[Harness]:
+    settings = make_settings()
+    await migrate(pg_url, schema, {"common": common_migrations_dir()})
+    pool = await create_pool(settings.postgres, schema)
+    async with pool.acquire() as conn:
+        await conn.execute("CREATE TABLE effects (job_id text NOT NULL)")
+    h = Harness(settings=settings, pool=pool, group=f"g-{uuid.uuid4().hex[:8]}")
+    yield h
+    if h.broker is not None:
+        await h.broker.stop()
+    if h.publisher is not None:
+        await h.publisher.close()
+    await pool.close()
+    conn = await asyncpg.connect(pg_url)
+    await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    await conn.close()
+
+
+async def test_a_failing_record_is_retried_when_due_without_blocking_its_partition(harness: Harness) -> None:
+    delays = (3.0, 2.0, 20.0)
+    harness.fail_times["flaky"] = 2
+    await harness.start(delays)
+
+    flaky = await harness.send("flaky", partition=0)
+    # Other keys behind it on the same partition, and records on the other partitions.
+    same_partition = [f"p0-{i}" for i in range(15)]
+    others = [f"p{p}-{i}" for p in (1, 2) for i in range(5)]
+    for job_id in same_partition:
+        await harness.send(job_id, partition=0)
+    for job_id in others:
+        await harness.send(job_id, partition=int(job_id[1]))
+
+    everything = ["flaky", *same_partition, *others]
+    await wait_until(
+        lambda: _has_all(harness, everything), timeout=60, what="every record's effect, the flaky one's too"
+    )
+
+    first, second, third = harness.calls_of("flaky")
+    # The first retry came from retry.1, the second from retry.2, each no earlier than its due time.
+    assert RETRY_ATTEMPT not in first.headers
+    assert second.headers[RETRY_ATTEMPT] == "1"
+    assert third.headers[RETRY_ATTEMPT] == "2"
+    assert second.at * 1000 >= int(second.headers[RETRY_DUE])
+    assert third.at * 1000 >= int(third.headers[RETRY_DUE])
+    assert second.at >= first.at + delays[0]
+    assert third.at >= second.at + delays[1]
+    for retried in (second, third):
+        assert retried.headers[dlh.ORIGINAL_TOPIC] == TOPIC
+        assert retried.headers[dlh.ORIGINAL_PARTITION] == "0"
+        assert retried.headers[dlh.ORIGINAL_OFFSET] == str(flaky.offset)
+        assert retried.headers[dlh.EXCEPTION_TYPE].endswith("Unavailable")
+        assert retried.headers["traceparent"] == first.headers["traceparent"]
+    assert second.headers[dlh.ATTEMPTS] == "1"
+    assert third.headers[dlh.ATTEMPTS] == "2"
+    assert second.headers[dlh.FIRST_FAILURE] == third.headers[dlh.FIRST_FAILURE]
+
+    # The source partition was not held up by the failing record: everything behind it was handled before
+    # its first retry.
+    rest = [c for c in harness.calls if c.job_id != "flaky"]
+    assert max(c.at for c in rest) < second.at
+    assert {c.job_id for c in rest} == set(same_partition + others)
+
+    # Exactly once: three invocations of the flaky record, one effect; one of everything else.
+    assert len(rest) == len(same_partition) + len(others)
+    assert await harness.effects() == dict.fromkeys(everything, 1)
+
+    # The record travelled retry.1 → retry.2 once each, and never reached retry.3 or the dead letters.
+    hops = [await harness.read(retry_topic(TOPIC, harness.group, n)) for n in (1, 2, 3)]
+    assert [[r.key for r in hop] for hop in hops] == [[b"flaky"], [b"flaky"], []]
+    assert hops[0][0].value == hops[1][0].value == await _source_value(harness, flaky)
+    assert await harness.read(contracts.DEADLETTER) == []
+
+
+async def test_a_record_that_keeps_failing_is_dead_lettered_after_the_third_retry(harness: Harness) -> None:
+    delays = (0.5, 1.0, 1.5)
+    harness.fail_times["doomed"] = 99
+    await harness.start(delays)
+
+    doomed = await harness.send("doomed", partition=1)
+    await harness.send("fine", partition=1)
+    dead = await _wait_for_records(harness, contracts.DEADLETTER, 1)
+    calls = harness.calls_of("doomed")
+    assert len(calls) == 4, "the first attempt and three retries"
+    for previous, retried, delay in zip(calls[:-1], calls[1:], delays, strict=True):
+        assert retried.at >= previous.at + delay
+
+    (letter,) = dead
+    headers = headers_of(letter.headers)
+    assert letter.value == await _source_value(harness, doomed)
+    assert letter.key == b"doomed"
+    assert headers[dlh.ATTEMPTS] == "4"
+    assert headers[dlh.ORIGINAL_TOPIC] == TOPIC
+    assert headers[dlh.ORIGINAL_PARTITION] == "1"
+    assert headers[dlh.ORIGINAL_OFFSET] == str(doomed.offset)
+    assert headers[dlh.CONSUMER_GROUP] == harness.group
+    assert headers[dlh.EXCEPTION_TYPE] == f"{__name__}.Unavailable"
+    assert headers[dlh.EXCEPTION_MESSAGE] == "dependency down while handling doomed"
+    assert headers[dlh.FIRST_FAILURE] < headers[dlh.LAST_FAILURE]
+    assert headers[dlh.FIRST_FAILURE] == calls[1].headers[dlh.FIRST_FAILURE]
+    assert headers["traceparent"] == calls[0].headers["traceparent"]
+    assert headers["ce_id"] == calls[0].headers["ce_id"]
+
+    effects = await harness.effects()
+    assert "doomed" not in effects, "no failed attempt left an effect behind"
+    assert effects == {"fine": 1}
+    # Every hop's offset is committed once the next hop was acknowledged: nothing is handled again.
+    committed = await harness.committed()
+    kafka = harness.settings.kafka
+    assert committed[kafka.topic(TOPIC)][1] == doomed.offset + 2
+    for n in (1, 2, 3):
+        assert sum(committed[kafka.topic(retry_topic(TOPIC, harness.group, n))].values()) == 1
+
+
+async def _has_all(h: Harness, job_ids: list[str]) -> bool:
+    return set(await h.effects()) >= set(job_ids)
+
+
+async def _wait_for_records(h: Harness, topic: str, n: int) -> list[ConsumerRecord[bytes, bytes]]:
+    found: list[ConsumerRecord[bytes, bytes]] = []
+
+    async def enough() -> bool:
+        nonlocal found
+        found = await h.read(topic)
+        return len(found) >= n
+
+    await wait_until(enough, timeout=60, interval=0.3, what=f"{n} record(s) on {topic}")
+    return found
+
+
+async def _source_value(h: Harness, metadata: Any) -> bytes:
+    records = await h.read(TOPIC)
+    (record,) = [r for r in records if r.partition == metadata.partition and r.offset == metadata.offset]
+    assert record.value is not None
+    return record.value

@@ -1,0 +1,167 @@
+"""Failure policy of the consumers: which errors are retried, the default retry delays and topic names."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import asyncpg
+import msgspec
+import pytest
+
+from etsygen_common import contracts
+from etsygen_common.contracts import deadletter as dlh
+from etsygen_common.envelope import Envelope, InvalidEnvelopeError
+from etsygen_common.kafka import (
+    FATAL_TYPES,
+    RETRY_DELAYS_S,
+    RETRY_DUE,
+    EventConsumer,
+    FatalError,
+    KafkaPublisher,
+    create_broker,
+    is_retryable,
+    retry_topic,
+)
+from etsygen_common.settings import KafkaSettings
+
+
+async def _noop(ctx: object, event: object) -> None:
+    return None
+
+
+def _consumer(**kwargs: object) -> EventConsumer:
+    settings = KafkaSettings(bootstrap_servers="127.0.0.1:9", topic_prefix="dev.")
+    broker = create_broker(settings, client_id="unit")  # not connected: only the wiring is inspected
+    return EventConsumer(
+        broker,
+        None,
+        settings,
+        service="analyzer",
+        group="etsygen-analyzer",
+        publisher=KafkaPublisher(broker, settings),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_default_retry_delays_are_5_10_and_20_seconds() -> None:
+    assert RETRY_DELAYS_S == (5.0, 10.0, 20.0)
+    assert _consumer()._delays == (5.0, 10.0, 20.0)
+
+
+class _Published:
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def publish(self, envelope: Envelope) -> None:
+        self.envelopes.append(envelope)
+
+
+class _Message:
+    def __init__(self) -> None:
+        self.acked = 0
+
+    async def ack(self) -> None:
+        self.acked += 1
+
+
+async def test_default_delays_set_each_retry_due_time_and_the_fourth_failure_is_dead_lettered() -> None:
+    published = _Published()
+    consumer = _consumer()
+    consumer._publisher = published  # type: ignore[assignment]
+    consumer.subscribe(contracts.LISTINGS_SCRAPED, contracts.ListingsScraped, _noop)
+    route = consumer._routes[0]
+    record = SimpleNamespace(topic="dev.x", partition=2, offset=41, timestamp=1, key=b"k", value=b"{}")
+    headers = {"ce_id": "e-1"}
+    for attempt in range(4):
+        msg = _Message()
+        before = int(time.time() * 1000)
+        await consumer._fail(msg, record, headers, route, attempt, ConnectionError("down"))  # type: ignore[arg-type]
+        after = time.time() * 1000
+        out = published.envelopes[-1]
+        assert msg.acked == 1, "committed once the hand-over was acknowledged"
+        assert out.headers[dlh.ATTEMPTS] == str(attempt + 1)
+        if attempt < 3:
+            assert out.topic == f"etsygen.listings.scraped.v1.etsygen-analyzer.retry.{attempt + 1}"
+            delay_ms = (5_000, 10_000, 20_000)[attempt]
+            assert before + delay_ms <= int(out.headers[RETRY_DUE]) <= after + delay_ms
+        else:
+            assert out.topic == contracts.DEADLETTER
+        headers = out.headers  # the next attempt reads the record from that topic
+
+
+def test_each_group_has_three_retry_topics_per_source_topic_and_shares_the_deadletter_topic() -> None:
+    consumer = _consumer()
+    consumer.subscribe(contracts.LISTINGS_SCRAPED, contracts.ListingsScraped, _noop)
+    assert consumer.topics == [
+        "etsygen.deadletter.v1",
+        "etsygen.listings.scraped.v1",
+        "etsygen.listings.scraped.v1.etsygen-analyzer.retry.1",
+        "etsygen.listings.scraped.v1.etsygen-analyzer.retry.2",
+        "etsygen.listings.scraped.v1.etsygen-analyzer.retry.3",
+    ]
+    assert retry_topic("a.v1", "g", 2) == "a.v1.g.retry.2"
+    # Physical names carry the deployment's prefix; each maps back to its route and attempt number.
+    assert {name: attempt for name, (_, attempt) in consumer._by_topic.items()} == {
+        "dev.etsygen.listings.scraped.v1": 0,
+        "dev.etsygen.listings.scraped.v1.etsygen-analyzer.retry.1": 1,
+        "dev.etsygen.listings.scraped.v1.etsygen-analyzer.retry.2": 2,
+        "dev.etsygen.listings.scraped.v1.etsygen-analyzer.retry.3": 3,
+    }
+
+
+def test_custom_delays_set_the_number_of_retry_topics() -> None:
+    consumer = _consumer(retry_delays=(1.0, 2.0))
+    consumer.subscribe(contracts.TRENDS_SCORED, contracts.TrendScored, _noop)
+    assert consumer.topics[-1] == "etsygen.trends.scored.v1.etsygen-analyzer.retry.2"
+    assert len(consumer.topics) == 4
+
+
+def test_subscribing_after_attach_is_refused() -> None:
+    consumer = _consumer()
+    consumer.subscribe(contracts.TRENDS_SCORED, contracts.TrendScored, _noop)
+    consumer.attach()
+    with pytest.raises(RuntimeError, match="before attach"):
+        consumer.subscribe(contracts.LISTINGS_SCRAPED, contracts.ListingsScraped, _noop)
+
+
+def _decode_error() -> Exception:
+    try:
+        msgspec.json.decode(b"not json")
+    except msgspec.DecodeError as exc:
+        return exc
+    raise AssertionError("unreachable")
+
+
+def _validation_error() -> Exception:
+    try:
+        msgspec.json.decode(b'{"job_id": "j"}', type=contracts.ResearchRequested)
+    except msgspec.ValidationError as exc:
+        return exc
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        _decode_error(),
+        _validation_error(),
+        InvalidEnvelopeError("no ce_id"),
+        FatalError("bad data"),
+        asyncpg.DataError("value out of range"),
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_contract_and_data_errors_are_fatal(exc: Exception) -> None:
+    assert isinstance(exc, FATAL_TYPES)
+    assert not is_retryable(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [ConnectionError("refused"), TimeoutError(), RuntimeError("boom"), asyncpg.DeadlockDetectedError()],
+    ids=lambda e: type(e).__name__,
+)
+def test_everything_else_is_retried(exc: Exception) -> None:
+    assert is_retryable(exc)

@@ -1,0 +1,515 @@
+"""Chaos suite: research jobs through all four services while they are killed and their stores restart.
+
+``make chaos`` (or ``uv run python tests/chaos/chaos.py --jobs 200``) runs the full version; the test suite
+runs a bounded one. The stack is private to the run: embedded PostgreSQL, a Redis server, a Tansu broker,
+the marketplace simulator and the fake AI server (OpenAI protocol, concepts composed like the built-in
+provider), and the four services as ``etsygen run <service>`` processes.
+
+While jobs are submitted and processed:
+- every service is SIGKILLed at random moments (``--kills`` times each) and restarted at once;
+- Redis and PostgreSQL are each restarted once;
+- the AI provider answers 500 for a window (the generator's breaker opens and consumption pauses);
+- poison records (an undecodable body, a schema violation) are injected into pipeline topics.
+
+The report checks: every job reaches a terminal state; exactly one product per accepted concept (the
+generator's products and the gateway's read model agree, none missing, none duplicated); the dead letters
+are exactly the injected poison records (one per consuming group); and it gives the longest recovery time
+after a kill (SIGKILL until the restarted process answers ``/health/ready``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from etsygen_common.devstack import (
+    EmbeddedPostgres,
+    RedisServer,
+    TansuBroker,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
+
+SERVICES = ("gateway", "scraper", "analyzer", "generator")
+TERMINAL = {"succeeded", "partially_failed", "failed", "cancelled"}
+KEYWORDS = [
+    "personalized dog collar",
+    "minimalist gold necklace",
+    "boho wall art",
+    "custom name sign",
+    "crochet baby blanket",
+    "leather wallet",
+    "soy candle",
+    "ceramic mug",
+    "wedding guest book",
+    "vintage tshirt",
+    "pet portrait",
+    "birth flower necklace",
+    "macrame plant hanger",
+    "wooden toy",
+]
+# Which consumer groups read each topic (and so dead-letter a poison record injected there).
+CONSUMERS = {
+    "etsygen.research.requested.v1": ["etsygen-scraper"],
+    "etsygen.listings.scraped.v1": ["etsygen-analyzer", "etsygen-gateway"],
+    "etsygen.trends.scored.v1": ["etsygen-generator", "etsygen-gateway"],
+}
+
+
+def log(message: str) -> None:
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@dataclass
+class Service:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+
+@dataclass
+class Report:
+    jobs_accepted: int = 0
+    jobs_total: int = 0
+    jobs_terminal: int = 0
+    job_statuses: dict[str, int] = field(default_factory=dict)
+    kills: dict[str, int] = field(default_factory=dict)
+    recovery_s: dict[str, list[float]] = field(default_factory=dict)
+    store_restarts: list[str] = field(default_factory=list)
+    ai_outage_s: float = 0.0
+    concepts_generated: int = 0
+    products_generator: int = 0
+    products_gateway: int = 0
+    products_missing: int = 0
+    products_duplicated: int = 0
+    poison_injected: int = 0
+    dead_letters_expected: int = 0
+    dead_letters_stored: int = 0
+    dead_letters_unexpected: list[str] = field(default_factory=list)
+    dead_letters_missing: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def longest_recovery_s(self) -> float:
+        return max((t for ts in self.recovery_s.values() for t in ts), default=0.0)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def render(self) -> str:
+        lines = [
+            "=== chaos report ===",
+            f"jobs: {self.jobs_accepted} accepted, {self.jobs_total} in the gateway, "
+            f"{self.jobs_terminal} terminal "
+            f"{self.job_statuses}",
+            f"kills (SIGKILL + restart): {self.kills}; store restarts: {self.store_restarts}; "
+            f"AI outage: {self.ai_outage_s:.0f} s",
+            f"longest recovery after a kill: {self.longest_recovery_s:.1f} s "
+            f"(per service max: { {k: round(max(v), 1) for k, v in self.recovery_s.items() if v} })",
+            f"concepts: {self.concepts_generated} accepted; products: generator {self.products_generator}, "
+            f"gateway {self.products_gateway}, missing {self.products_missing}, "
+            f"duplicated {self.products_duplicated}",
+            f"dead letters: {self.dead_letters_stored} stored, {self.dead_letters_expected} expected from "
+            f"{self.poison_injected} poison records; unexpected {len(self.dead_letters_unexpected)}, "
+            f"missing {len(self.dead_letters_missing)}",
+            f"elapsed: {self.elapsed_s:.0f} s",
+            "result: " + ("PASS" if self.ok else "FAIL: " + "; ".join(self.problems)),
+        ]
+        return "\n".join(lines)
+
+
+class Chaos:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.rng = random.Random(args.seed)
+        self.report = Report()
+        self.pg = EmbeddedPostgres(workdir / "postgres")
+        self.redis = RedisServer(workdir / "redis")
+        self.kafka = TansuBroker(log_path=workdir / "tansu.log")
+        self.helpers: list[subprocess.Popen[bytes]] = []
+        self.services = {name: Service(name, free_port()) for name in SERVICES}
+        self.env: dict[str, str] = {}
+        self.api_key = ""
+        self.ai_url = ""
+
+    # --- the stack ------------------------------------------------------------------------------------------
+
+    def start_stack(self) -> None:
+        self.pg.start()
+        self.redis.start()
+        self.kafka.start()
+        sim_port, ai_port = free_port(), free_port()
+        self.helpers.append(
+            self._spawn_helper(
+                [
+                    sys.executable,
+                    "-m",
+                    "etsygen_scraper.simulator",
+                    "--port",
+                    str(sim_port),
+                    "--per-second",
+                    "400",
+                    "--per-day",
+                    "10000000",
+                ],
+                "simulator",
+            )
+        )
+        self.helpers.append(
+            self._spawn_helper(
+                [sys.executable, "-m", "etsygen_generator.simulators.ai_server", "--port", str(ai_port)], "ai"
+            )
+        )
+        wait_for_port(sim_port, 30)
+        wait_for_port(ai_port, 30)
+        self.ai_url = f"http://127.0.0.1:{ai_port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "KAFKA_"))},
+            "DATABASE_URL": self.pg.url,
+            "DATABASE_POOL_MAX": "5",
+            "REDIS_URL": self.redis.url,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
+            "KAFKA_PARTITIONS": "3",
+            "ETSY_API_KEY": "chaos-keystring:chaos-secret",
+            "ETSY_BASE_URL": f"http://127.0.0.1:{sim_port}",
+            "ETSY_PER_SECOND": "200",
+            "SCRAPER_TOP_N_REVIEWS": "3",
+            "AI_PROVIDER": "openai",
+            "AI_BASE_URL": f"{self.ai_url}/v1",
+            "AI_API_KEY": "chaos",
+            "AI_BREAKER_RESET_S": "3",
+            "AI_TIMEOUT_S": "5",
+            "GATEWAY_RATE_API_LIMIT": "1000000",
+            "GATEWAY_RATE_AUTH_LIMIT": "1000",
+            "OUTBOX_POLL_INTERVAL_S": "0.2",
+            "SERVICE_SHUTDOWN_GRACE_S": "5",
+            "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "json",
+            "ETSYGEN_ENV_FILE": os.devnull,
+        }
+        for svc in self.services.values():
+            self.start_service(svc)
+        for svc in self.services.values():
+            self.wait_ready(svc, 180)
+        log(f"stack up: {', '.join(f'{s.name}:{s.port}' for s in self.services.values())}")
+
+    def _spawn_helper(self, argv: list[str], name: str) -> subprocess.Popen[bytes]:
+        out = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_service(self, svc: Service) -> None:
+        out = open(self.workdir / f"{svc.name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        svc.proc = subprocess.Popen(
+            [sys.executable, "-m", "etsygen_cli.main", "run", svc.name],
+            env={**self.env, "SERVICE_PORT": str(svc.port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, svc: Service, timeout: float) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            try:
+                if httpx.get(f"http://127.0.0.1:{svc.port}/health/ready", timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            if svc.proc is not None and svc.proc.poll() is not None:
+                self.start_service(svc)  # it died while starting (a store was restarting): start it again
+            time.sleep(0.2)
+        raise TimeoutError(
+            f"{svc.name} not ready within {timeout} s (see {self.workdir / (svc.name + '.log')})"
+        )
+
+    def stop_all(self) -> None:
+        for svc in self.services.values():
+            if svc.proc is not None:
+                stop_process(svc.proc, 15)
+        for helper in self.helpers:
+            stop_process(helper, 5)
+        for store in (self.kafka, self.redis, self.pg):
+            with contextlib.suppress(Exception):
+                store.stop()
+
+    # --- the client -----------------------------------------------------------------------------------------
+
+    def gateway(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.services['gateway'].port}{path}"
+
+    def make_admin_key(self) -> None:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "etsygen_cli.main",
+                "users",
+                "create-admin",
+                "chaos@example.com",
+                "--password",
+                "chaos-password-123",
+            ],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        with httpx.Client(timeout=10) as client:
+            login = client.post(
+                self.gateway("/v1/auth/login"),
+                json={"email": "chaos@example.com", "password": "chaos-password-123"},
+            )
+            login.raise_for_status()
+            csrf = login.json()["csrf_token"]
+            key = client.post(
+                self.gateway("/v1/api-keys"),
+                headers={"x-csrf-token": csrf},
+                json={"name": "chaos", "scopes": ["read", "write", "generate", "admin"]},
+            )
+            key.raise_for_status()
+            self.api_key = key.json()["key"]
+
+    async def submit_jobs(self, count: int) -> None:
+        headers = {"authorization": f"Bearer {self.api_key}"}
+        async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+            for i in range(count):
+                keywords = self.rng.sample(KEYWORDS, self.args.keywords)
+                body = {
+                    "keywords": keywords,
+                    "listing_budget": 8,
+                    "generation": {"concepts_per_niche": 1, "min_score": 0.0, "max_risk": "high"},
+                }
+                idempotency = f"chaos-{self.args.seed}-{i}"
+                for _attempt in range(120):  # the gateway may be down: retry with the same Idempotency-Key
+                    try:
+                        r = await client.post(
+                            self.gateway("/v1/jobs"), json=body, headers={"idempotency-key": idempotency}
+                        )
+                        if r.status_code == 202:
+                            self.report.jobs_accepted += 1
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.5)
+                await asyncio.sleep(self.args.submit_interval)
+
+    # --- faults ---
+
+    async def kill_and_restart(self, svc: Service) -> None:
+        assert svc.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(svc.proc.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        await asyncio.to_thread(svc.proc.wait, 10)
+        self.start_service(svc)
+        await asyncio.to_thread(self.wait_ready, svc, 180)
+        recovery = time.monotonic() - killed
+        self.report.kills[svc.name] = self.report.kills.get(svc.name, 0) + 1
+        self.report.recovery_s.setdefault(svc.name, []).append(recovery)
+        log(f"killed {svc.name}; ready again after {recovery:.1f} s")
+
+    async def restart_store(self, name: str) -> None:
+        store = self.redis if name == "redis" else self.pg
+        await asyncio.to_thread(store.stop)
+        await asyncio.sleep(2)
+        await asyncio.to_thread(store.start)
+        self.report.store_restarts.append(name)
+        log(f"restarted {name}")
+
+    async def ai_outage(self, seconds: float) -> None:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await client.post(f"{self.ai_url}/_control", json={"mode": "500"})
+            log(f"AI provider down for {seconds:.0f} s")
+            await asyncio.sleep(seconds)
+            await client.post(f"{self.ai_url}/_control", json={"mode": "ok"})
+        self.report.ai_outage_s += seconds
+        log("AI provider back")
+
+    async def inject_poison(self) -> list[tuple[str, str]]:
+        """Publish poison records; return the (ce_id, group) pairs that must be dead-lettered."""
+        producer = AIOKafkaProducer(bootstrap_servers=self.kafka.bootstrap, acks="all")
+        await producer.start()
+        expected: list[tuple[str, str]] = []
+        try:
+            poisons = [
+                ("etsygen.research.requested.v1", b"this is not json"),
+                ("etsygen.listings.scraped.v1", json.dumps({"keyword": "no job id"}).encode()),
+                ("etsygen.trends.scored.v1", json.dumps({"job_id": 5, "owner_id": None}).encode()),
+            ]
+            for topic, body in poisons:
+                ce_id = f"poison-{uuid.uuid4()}"
+                headers = [
+                    ("ce_id", ce_id.encode()),
+                    ("ce_type", topic.encode()),
+                    ("ce_source", b"chaos"),
+                    ("ce_specversion", b"1.0"),
+                    ("content-type", b"application/json"),
+                ]
+                await producer.send_and_wait(topic, body, key=b"poison", headers=headers)
+                expected.extend((ce_id, group) for group in CONSUMERS[topic])
+                self.report.poison_injected += 1
+        finally:
+            await producer.stop()
+        log(f"injected {self.report.poison_injected} poison records")
+        return expected
+
+    async def chaos_schedule(self, duration: float) -> None:
+        events: list[tuple[float, str]] = []
+        for name in SERVICES:
+            events += [
+                (self.rng.uniform(0.05, 0.9) * duration, f"kill:{name}") for _ in range(self.args.kills)
+            ]
+        events += [
+            (self.rng.uniform(0.2, 0.5) * duration, "store:redis"),
+            (self.rng.uniform(0.5, 0.8) * duration, "store:postgres"),
+            (self.rng.uniform(0.3, 0.6) * duration, "ai"),
+        ]
+        started = time.monotonic()
+        for at, what in sorted(events):
+            await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
+            kind, _, target = what.partition(":")
+            if kind == "kill":
+                await self.kill_and_restart(self.services[target])
+            elif kind == "store":
+                await self.restart_store(target)
+                for svc in self.services.values():  # services survive a store restart; check they are ready
+                    await asyncio.to_thread(self.wait_ready, svc, 180)
+            else:
+                asyncio.get_running_loop().create_task(self.ai_outage(self.args.ai_outage))
+
+    # --- the verdict ---
+
+    async def wait_terminal(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            conn = await asyncpg.connect(self.pg.url)
+            try:
+                rows = await conn.fetch("SELECT status, count(*) AS n FROM gateway.jobs GROUP BY status")
+            finally:
+                await conn.close()
+            statuses = {r["status"]: r["n"] for r in rows}
+            total = sum(statuses.values())
+            done = sum(n for s, n in statuses.items() if s in TERMINAL)
+            if total >= self.report.jobs_accepted and done == total:
+                return
+            await asyncio.sleep(2)
+        self.report.problems.append("not every job reached a terminal state in time")
+
+    async def verify(self, expected_dead: list[tuple[str, str]]) -> None:
+        r = self.report
+        conn = await asyncpg.connect(self.pg.url)
+        try:
+            statuses = {
+                row["status"]: row["n"]
+                for row in await conn.fetch("SELECT status, count(*) AS n FROM gateway.jobs GROUP BY status")
+            }
+            r.job_statuses = statuses
+            r.jobs_total = sum(statuses.values())
+            r.jobs_terminal = sum(n for s, n in statuses.items() if s in TERMINAL)
+            generator = {
+                row["product_id"]
+                for row in await conn.fetch("SELECT product_id::text FROM generator.products")
+            }
+            gateway_rows = await conn.fetch("SELECT id FROM gateway.products")
+            gateway = {row["id"] for row in gateway_rows}
+            r.products_generator = len(generator)
+            r.products_gateway = len(gateway_rows)
+            per_concept = await conn.fetch(
+                "SELECT job_id, keyword, concept_index, count(*) AS n FROM generator.products "
+                "GROUP BY 1, 2, 3 HAVING count(*) > 1"
+            )
+            r.products_duplicated = len(per_concept) + (len(gateway_rows) - len(gateway))
+            r.products_missing = len(generator ^ gateway)
+            r.concepts_generated = await conn.fetchval(
+                "SELECT count(*) FROM gateway.keyword_outcomes WHERE outcome = 'generated'"
+            )
+            stored = await conn.fetch("SELECT event_id, consumer_group FROM gateway.dead_letters")
+        finally:
+            await conn.close()
+        got = {(row["event_id"], row["consumer_group"]) for row in stored}
+        want = set(expected_dead)
+        r.dead_letters_stored = len(stored)
+        r.dead_letters_expected = len(want)
+        r.dead_letters_unexpected = sorted(f"{e}@{g}" for e, g in got - want)
+        r.dead_letters_missing = sorted(f"{e}@{g}" for e, g in want - got)
+        if r.jobs_terminal != r.jobs_total or r.jobs_total < r.jobs_accepted:
+            r.problems.append(f"{r.jobs_total - r.jobs_terminal} jobs not terminal")
+        if r.products_missing or r.products_duplicated:
+            r.problems.append("products missing or duplicated")
+        if r.concepts_generated != r.products_generator:
+            r.problems.append(f"{r.concepts_generated} accepted concepts but {r.products_generator} products")
+        if r.dead_letters_unexpected or r.dead_letters_missing or len(stored) != len(want):
+            r.problems.append("dead letters differ from the injected poison records")
+        for name in SERVICES:
+            if r.kills.get(name, 0) < self.args.kills:
+                r.problems.append(
+                    f"{name} was killed {r.kills.get(name, 0)} times, fewer than {self.args.kills}"
+                )
+
+    async def run(self) -> Report:
+        started = time.monotonic()
+        await asyncio.to_thread(self.start_stack)
+        await asyncio.to_thread(self.make_admin_key)
+        expected_dead = await self.inject_poison()
+        submit_time = self.args.jobs * self.args.submit_interval
+        duration = max(self.args.duration, submit_time)
+        await asyncio.gather(self.submit_jobs(self.args.jobs), self.chaos_schedule(duration))
+        log(f"{self.report.jobs_accepted} jobs accepted; waiting for every job to finish")
+        await self.wait_terminal(self.args.settle_timeout)
+        await asyncio.sleep(5)  # let the gateway store the last dead letters and read-model rows
+        await self.verify(expected_dead)
+        self.report.elapsed_s = time.monotonic() - started
+        return self.report
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--keywords", type=int, default=3, help="keywords per job")
+    parser.add_argument("--kills", type=int, default=3, help="SIGKILLs per service")
+    parser.add_argument("--duration", type=float, default=180.0, help="seconds over which faults are spread")
+    parser.add_argument("--submit-interval", type=float, default=0.5, help="seconds between job submissions")
+    parser.add_argument("--ai-outage", type=float, default=20.0, help="seconds the AI provider answers 500")
+    parser.add_argument("--settle-timeout", type=float, default=600.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep logs and data here")
+    return parser.parse_args(argv)
+
+
+def run_chaos(argv: list[str] | None = None) -> Report:
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="etsygen-chaos-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    chaos = Chaos(args, workdir)
+    try:
+        report = asyncio.run(chaos.run())
+    finally:
+        chaos.stop_all()
+    log(f"logs in {workdir}")
+    print(report.render(), flush=True)
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit(0 if run_chaos().ok else 1)

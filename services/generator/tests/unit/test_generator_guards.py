@@ -28,8 +28,19 @@ from etsygen_generator.domain.guards import (
 from etsygen_generator.domain.validator import AI_DISCLOSURE_LINE
 
 TAGS = [
-    "cat mug", "funny mug", "coffee mug", "cat lover gift", "cat mom", "kitten", "gift for her",
-    "birthday gift", "tea cup", "office gift", "pet lover", "ceramic cup", "mother's day",
+    "cat mug",
+    "funny mug",
+    "coffee mug",
+    "cat lover gift",
+    "cat mom",
+    "kitten",
+    "gift for her",
+    "birthday gift",
+    "tea cup",
+    "office gift",
+    "pet lover",
+    "ceramic cup",
+    "mother's day",
 ]
 
 

@@ -44,8 +44,13 @@ class ScriptedProvider:
         if isinstance(step, ProviderError):
             raise step
         return ProviderResult(
-            concept=step, provider=self.name, model=self.model, prompt_tokens=100, completion_tokens=50,
-            cost_usd=0.01, latency_ms=5.0,
+            concept=step,
+            provider=self.name,
+            model=self.model,
+            prompt_tokens=100,
+            completion_tokens=50,
+            cost_usd=0.01,
+            latency_ms=5.0,
         )
 
     async def aclose(self) -> None:

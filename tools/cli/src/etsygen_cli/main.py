@@ -16,6 +16,7 @@ import typer
 
 from etsygen_cli.services import SERVICES
 from etsygen_common.settings import SettingsError
+from etsygen_gateway.cli import dead_letters_app, users_app
 
 app = typer.Typer(
     help="Etsy-Gen: find product opportunities on Etsy and turn them into listing drafts.",
@@ -26,6 +27,9 @@ app = typer.Typer(
 schemas_app = typer.Typer(help="Event contract schemas.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration helpers.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(users_app, name="users")
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(dead_letters_app, name="dlq", help="Alias of dead-letters.")
 app.add_typer(config_app, name="config")
 
 

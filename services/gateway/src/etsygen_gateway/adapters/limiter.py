@@ -1,0 +1,165 @@
+"""The rate limiter: one atomic Lua call per decision, with Redis' own clock.
+
+Every tier of a request (``api`` and ``ai`` for a generation, ``auth`` per client IP and per account for a
+login) is checked and, only if all admit it, spent, in the same script. Redis runs scripts one at a time,
+so any number of gateway processes sharing it admit exactly ``limit`` requests of a full budget; using
+``TIME`` inside the script means the processes' own clocks never matter.
+
+Decisions go over a lean pipelined connection (``adapters.resp``): those made in the same event-loop
+iteration share one write and one read. Each decision is still its own atomic script run; only the network
+round trip is shared, which under load is most of a decision's cost.
+
+Redis unreachable: the limiter fails open (the request is served), logs at most once every few seconds,
+and counts each such decision in ``etsygen_gateway_ratelimit_fail_open_total``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from etsygen_common.logging import get_logger
+from etsygen_gateway.adapters.resp import ReplyError, RespChannel
+from etsygen_gateway.domain.ratelimit import Decision, Tier, combine
+from etsygen_gateway.metrics import RATE_DECISIONS, RATE_FAIL_OPEN, child
+
+log = get_logger(__name__)
+
+# KEYS: one per tier.  ARGV: limit_1, window_us_1, limit_2, window_us_2, ...
+# Returns per tier {allowed (0/1), reset_us, retry_us}, flattened.
+# Nothing is written unless every tier admits the request.
+GCRA_LUA: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local n = #KEYS
+local tats, news, ok = {}, {}, {}
+local all_ok = true
+for i = 1, n do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  local interval = window / limit
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < now then tat = now end
+  tats[i] = tat
+  news[i] = tat + interval
+  ok[i] = (news[i] - window) <= now
+  if not ok[i] then all_ok = false end
+end
+local out = {}
+for i = 1, n do
+  local window = tonumber(ARGV[2 * i])
+  if all_ok then
+    local ttl = math.ceil((news[i] - now) / 1000) + 1
+    redis.call('SET', KEYS[i], string.format('%.0f', news[i]), 'PX', ttl)
+    out[3 * i - 2] = 1
+    out[3 * i - 1] = math.floor(news[i] - now)
+    out[3 * i] = 0
+  elseif ok[i] then
+    out[3 * i - 2] = 1
+    out[3 * i - 1] = math.floor(tats[i] - now)
+    out[3 * i] = 0
+  else
+    out[3 * i - 2] = 0
+    out[3 * i - 1] = math.floor(tats[i] - now)
+    out[3 * i] = math.ceil(news[i] - window - now)
+  end
+end
+return out
+"""
+
+_LOG_EVERY_S: Final = 10.0
+
+
+class _ScriptRunner:
+    """Runs the GCRA script over a :class:`RespChannel`, loading it into Redis when Redis lacks it."""
+
+    def __init__(self, redis: Callable[[], Any]) -> None:
+        self._redis = redis
+        self._client: Any = None
+        self._channel: RespChannel | None = None
+        self._sha: str | None = None
+
+    async def run(self, keys: list[str], args: list[int]) -> list[int]:
+        client = self._redis()
+        if client is None:
+            raise RedisConnectionError("the Redis client is not started")
+        if self._channel is None or client is not self._client:
+            self._client, self._channel = client, RespChannel(client)
+        channel = self._channel
+        for attempt in range(2):
+            if self._sha is None:
+                loaded = await channel.call("SCRIPT", "LOAD", GCRA_LUA)
+                self._sha = loaded.decode() if isinstance(loaded, bytes) else str(loaded)
+            try:
+                result: list[int] = await channel.call("EVALSHA", self._sha, len(keys), *keys, *args)
+                return result
+            except ReplyError as exc:
+                if attempt == 0 and str(exc).startswith("NOSCRIPT"):
+                    self._sha = None  # Redis restarted or was flushed: load the script again
+                    continue
+                raise
+        raise RedisConnectionError("the rate-limit script could not be loaded")
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+
+
+class RateLimiter:
+    """Decides whether a request may proceed, for any number of tiers at once."""
+
+    def __init__(self, redis: Callable[[], Any], key_prefix: str, *, enabled: bool = True) -> None:
+        """Create a limiter.
+
+        Args:
+            redis: returns the asyncio Redis client (it exists only once the service started).
+            key_prefix: the deployment's ``REDIS_KEY_PREFIX``.
+            enabled: when False every request is admitted without headers.
+        """
+        self._prefix = f"{key_prefix}rl:"
+        self._enabled = enabled
+        self._runner = _ScriptRunner(redis)
+        self._last_log = 0.0
+
+    async def close(self) -> None:
+        """Close the limiter's Redis connection."""
+        await self._runner.close()
+
+    def key(self, tier: Tier, identity: str) -> str:
+        """Redis key of ``identity``'s budget in ``tier``."""
+        return f"{self._prefix}{tier.name}:{identity}"
+
+    async def check(self, checks: Sequence[tuple[Tier, str]]) -> Decision:
+        """Spend one request from every ``(tier, identity)`` budget, or none if any is exhausted."""
+        if not self._enabled or not checks:
+            return Decision(allowed=True, results=())
+        tiers = [tier for tier, _ in checks]
+        keys = [self.key(tier, identity) for tier, identity in checks]
+        args: list[int] = []
+        for tier in tiers:
+            args += [tier.limit, tier.window_s * 1_000_000]
+        try:
+            raw = await self._runner.run(keys, args)
+        except (RedisError, OSError) as exc:
+            return self._fail_open(tiers, exc)
+        outcomes = [(bool(raw[i]), float(raw[i + 1]), float(raw[i + 2])) for i in range(0, len(raw), 3)]
+        decision = combine(tiers, outcomes)
+        label = tiers[0].name if decision.allowed else (decision.binding or decision.results[0]).tier.name
+        child(RATE_DECISIONS, label, "allowed" if decision.allowed else "limited").inc()
+        return decision
+
+    def _fail_open(self, tiers: Sequence[Tier], exc: BaseException) -> Decision:
+        for tier in tiers:
+            child(RATE_FAIL_OPEN, tier.name).inc()
+        now = time.monotonic()
+        if now - self._last_log > _LOG_EVERY_S:
+            self._last_log = now
+            log.warning(
+                "rate limiter cannot reach Redis; failing open",
+                extra={"error": f"{type(exc).__name__}: {exc}"[:300]},
+            )
+        return Decision(allowed=True, results=(), failed_open=True)

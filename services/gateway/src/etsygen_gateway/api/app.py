@@ -1,0 +1,118 @@
+"""The Litestar application of the gateway: routes, middleware, problem details, OpenAPI at /schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.static_files import create_static_files_router
+
+from etsygen_gateway.api import live, problems
+from etsygen_gateway.api.access import AccessMiddleware, session_cookie
+from etsygen_gateway.api.edge import EdgeMiddleware
+from etsygen_gateway.api.routes import system
+from etsygen_gateway.api.routes.accounts import ApiKeyController, AuthController
+from etsygen_gateway.api.routes.admin import AdminController
+from etsygen_gateway.api.routes.catalog import ProductController, TrendController
+from etsygen_gateway.api.routes.jobs import JobController
+from etsygen_gateway.gateway import Gateway
+
+API_DESCRIPTION = """Etsy-Gen finds product opportunities on Etsy and turns them into listing drafts.
+
+Authenticate with an API key (`Authorization: Bearer egk_...` or `X-API-Key`) or a session cookie from
+`POST /v1/auth/login` (then send its CSRF token as `X-CSRF-Token` on unsafe requests). Every error is an
+RFC 9457 problem (`application/problem+json`). Responses carry `RateLimit-Policy`/`RateLimit` and
+`X-RateLimit-*` headers; 429 adds `Retry-After`."""
+
+
+PACKAGED_DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
+"""The web dashboard shipped in the package, served at /dashboard unless GATEWAY_STATIC_DIR names another."""
+
+
+def openapi_config(secure_cookies: bool) -> OpenAPIConfig:
+    """OpenAPI 3.1 document at /schema/openapi.json (and interactive docs under /schema)."""
+    return OpenAPIConfig(
+        title="Etsy-Gen API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        path="/schema",
+        use_handler_docstrings=True,
+        tags=[
+            Tag(name="jobs", description="Research jobs and their progress"),
+            Tag(name="trends", description="Scored niches and why they scored so"),
+            Tag(name="products", description="Generated product concepts"),
+            Tag(name="auth", description="Accounts and sessions"),
+            Tag(name="api-keys", description="API keys for programs"),
+            Tag(name="admin", description="Operations (admins only)"),
+            Tag(name="health", description="Probes and health"),
+        ],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                "bearer": SecurityScheme(
+                    type="http", scheme="bearer", description="an API key as bearer token"
+                ),
+                "session": SecurityScheme(
+                    type="apiKey", name=session_cookie(secure_cookies), security_scheme_in="cookie"
+                ),
+            }
+        ),
+        security=[{"apiKey": []}, {"bearer": []}, {"session": []}],
+    )
+
+
+def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) -> Litestar:
+    """Build the ASGI app around ``gw``; ``extra_route_handlers`` mounts more routes (static files etc.)."""
+    settings = gw.settings.gateway
+    handlers: list[Any] = [
+        AuthController,
+        ApiKeyController,
+        JobController,
+        TrendController,
+        ProductController,
+        AdminController,
+        system.live,
+        system.readiness,
+        system.health_summary,
+        system.metrics,
+        live.job_events_sse,
+        live.job_live_ws,
+        live.health_live_ws,
+        *(extra_route_handlers or []),
+    ]
+    dashboard = Path(settings.static_dir) if settings.static_dir else PACKAGED_DASHBOARD
+    if (dashboard / "index.html").is_file():
+        handlers.append(static_files(dashboard))
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={"gw": Provide(lambda: gw, use_cache=True, sync_to_thread=False)},
+        middleware=[AccessMiddleware(gw)],
+        exception_handlers={Exception: problems.handle_exception},
+        openapi_config=openapi_config(settings.cookie_secure),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        debug=False,
+    )
+    # The edge wraps Litestar's router, so it sees every request, also those no route matches.
+    app.asgi_handler = cast(
+        Any,
+        EdgeMiddleware(
+            app.asgi_handler, max_body_bytes=settings.max_body_bytes, hsts_max_age=settings.hsts_max_age_s
+        ),
+    )
+    return app
+
+
+def static_files(directory: Path, path: str = "/dashboard") -> Router:
+    """Serve a folder (the web dashboard) at ``path``; index.html answers for the folder itself."""
+    return create_static_files_router(
+        path=path,
+        directories=[directory],
+        html_mode=True,
+        opt={"rate": "none", "public": True},
+        include_in_schema=False,
+    )

@@ -1,0 +1,203 @@
+"""Live streams: a job's progress (WebSocket and SSE) and system health (WebSocket).
+
+A job stream first sends the job's state, then every timeline entry after ``Last-Event-ID`` (SSE) or from
+the start, then waits for notices from the projections (Postgres NOTIFY, see ``adapters.live``) and sends
+what is new, re-read from Postgres. It ends once the job is finished. Without a listening connection it
+falls back to polling every few seconds; heartbeats keep proxies from closing an idle stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any, Final
+from uuid import UUID
+
+import msgspec
+from litestar import Request, WebSocket, get, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import HeaderParameter, PathParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from etsygen_gateway.api import problems
+from etsygen_gateway.api.access import principal_of
+from etsygen_gateway.api.routes.common import GW
+from etsygen_gateway.domain.accounts import Principal
+from etsygen_gateway.domain.jobs import TERMINAL_JOB
+from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.metrics import LIVE_SUBSCRIBERS
+from etsygen_gateway.service_layer import jobs as job_service
+from etsygen_gateway.service_layer.operations import system_health
+
+HEARTBEAT_S: Final = 15.0
+POLL_WITHOUT_LISTENER_S: Final = 2.0
+
+_json = msgspec.json.Encoder()
+
+
+class StreamItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One message of a job stream: ``job`` (state), ``timeline`` (an entry), ``heartbeat`` or ``end``."""
+
+    type: str
+    id: int | None = None
+    data: Any = None
+
+
+async def job_stream(
+    gw: Gateway, principal: Principal, job_id: str, after_id: int = 0
+) -> AsyncGenerator[StreamItem, None]:
+    """The stream of one of the caller's jobs (raises NotFoundError before yielding when it is not theirs)."""
+    job = await job_service.job_state(gw, principal, job_id)
+    queue = gw.live.subscribe(job_id) if gw.live is not None else None
+    try:
+        yield StreamItem(type="job", data=job)
+        last_id = after_id
+        while True:
+            entries = await job_service.timeline(gw, principal, job_id, after_id=last_id)
+            for entry in entries:
+                last_id = entry.id
+                yield StreamItem(type="timeline", id=entry.id, data=entry)
+            if entries:
+                job = await job_service.job_state(gw, principal, job_id)
+                yield StreamItem(type="job", id=last_id, data=job)
+                continue  # more may have committed meanwhile: read again before waiting
+            if job.status in TERMINAL_JOB:
+                yield StreamItem(type="end", id=last_id, data=job)
+                return
+            if not await _wait_for_notice(queue, gw):
+                yield StreamItem(type="heartbeat", id=last_id)
+    finally:
+        if queue is not None and gw.live is not None:
+            gw.live.unsubscribe(job_id, queue)
+
+
+async def _wait_for_notice(queue: asyncio.Queue[Any] | None, gw: Gateway) -> bool:
+    """True when a notice arrived (or it is time to poll); False on a heartbeat interval without one."""
+    listening = queue is not None and gw.live is not None and gw.live.connected
+    timeout = HEARTBEAT_S if listening else POLL_WITHOUT_LISTENER_S
+    if queue is None:
+        await asyncio.sleep(timeout)
+        return True
+    try:
+        await asyncio.wait_for(queue.get(), timeout)
+    except TimeoutError:
+        return not listening
+    while not queue.empty():  # coalesce a burst into one re-read
+        queue.get_nowait()
+    return True
+
+
+@get(
+    "/v1/jobs/{job_id:uuid}/events",
+    opt={"requires": "read"},
+    tags=["jobs"],
+    media_type="text/event-stream",
+    responses=problems.responses(401, 403, 404, 429, 500),
+)
+async def job_events_sse(
+    gw: GW,
+    request: Request[Any, Any, Any],
+    job_id: Annotated[UUID, PathParameter(description="job id")],
+    last_event_id: Annotated[
+        int | None, HeaderParameter(name="Last-Event-ID", le=2**62, required=False)
+    ] = None,
+) -> ServerSentEvent:
+    """Server-sent events of a job's progress (the fallback of the WebSocket ``/v1/jobs/{id}/live``)."""
+    principal = principal_of(request)
+    stream = job_stream(gw, principal, str(job_id), max(0, last_event_id or 0))
+    first = await anext(stream)  # NotFoundError surfaces as a 404 problem before the stream starts
+
+    async def events() -> AsyncIterator[ServerSentEventMessage]:
+        LIVE_SUBSCRIBERS.labels("sse").inc()
+        try:
+            async for item in _prepend(first, stream):
+                if item.type == "heartbeat":
+                    yield ServerSentEventMessage(comment="heartbeat")
+                    continue
+                yield ServerSentEventMessage(
+                    data=_json.encode(item.data).decode(),
+                    event=item.type,
+                    id=str(item.id) if item.id is not None else None,
+                )
+        finally:
+            LIVE_SUBSCRIBERS.labels("sse").dec()
+            await stream.aclose()
+
+    return ServerSentEvent(events(), headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+
+
+async def _prepend(first: StreamItem, rest: AsyncIterator[StreamItem]) -> AsyncGenerator[StreamItem, None]:
+    yield first
+    async for item in rest:
+        yield item
+
+
+@websocket("/v1/jobs/{job_id:uuid}/live", opt={"requires": "read"})
+async def job_live_ws(
+    socket: WebSocket[Any, Any, Any], gw: GW, job_id: Annotated[UUID, PathParameter(description="job id")]
+) -> None:
+    """A job's progress over a WebSocket: JSON messages ``{type, id, data}``, closed when it finishes."""
+    principal = principal_of(socket)
+    stream = job_stream(gw, principal, str(job_id))
+    try:
+        first = await anext(stream)
+    except Exception:
+        await socket.close(code=4404, reason="no such job")
+        return
+    await socket.accept()
+    LIVE_SUBSCRIBERS.labels("websocket").inc()
+    watcher = asyncio.create_task(_until_disconnect(socket))
+    items = _prepend(first, stream)
+    try:
+        while True:
+            following = asyncio.ensure_future(anext(items))
+            await asyncio.wait({following, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():  # the client went away while we waited for news
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await following
+                return
+            try:
+                item = following.result()
+            except StopAsyncIteration:
+                break
+            await socket.send_data(_json.encode(item).decode(), mode="text")
+        await socket.close(code=1000, reason="job finished")
+    except WebSocketDisconnect:
+        return
+    finally:
+        LIVE_SUBSCRIBERS.labels("websocket").dec()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await watcher
+        await items.aclose()
+        await stream.aclose()
+
+
+async def _until_disconnect(socket: WebSocket[Any, Any, Any]) -> None:
+    """Consume (and ignore) client messages until the client goes away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await socket.receive_data(mode="text")
+
+
+@websocket("/v1/health/live-stream", opt={"requires": "read"})
+async def health_live_ws(socket: WebSocket[Any, Any, Any], gw: GW) -> None:
+    """System health every ``GATEWAY_HEALTH_INTERVAL_S`` seconds until the client disconnects."""
+    await socket.accept()
+    LIVE_SUBSCRIBERS.labels("health").inc()
+    watcher = asyncio.create_task(_until_disconnect(socket))
+    try:
+        while not watcher.done():
+            report = await system_health(gw)
+            await socket.send_data(_json.encode(StreamItem(type="health", data=report)).decode(), mode="text")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(watcher), gw.settings.gateway.health_interval_s)
+    except WebSocketDisconnect:
+        return
+    finally:
+        LIVE_SUBSCRIBERS.labels("health").dec()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await watcher

@@ -1,0 +1,218 @@
+"""Sign-up, login/logout, the caller, and API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie
+from litestar.params import JSONBody, PathParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from etsygen_gateway.api import problems
+from etsygen_gateway.api.access import (
+    WWW_AUTHENTICATE,
+    client_of,
+    csrf_cookie,
+    principal_of,
+    session_cookie,
+)
+from etsygen_gateway.api.routes.common import GW
+from etsygen_gateway.api.schemas import ApiKeyCreate, LoginRequest, LoginResponse, Me, SignupRequest
+from etsygen_gateway.domain.accounts import normalize_email
+from etsygen_gateway.domain.ratelimit import Tier, headers_for
+from etsygen_gateway.domain.views import ApiKeyList, UserView
+from etsygen_gateway.errors import ForbiddenError, RateLimitedError, UnauthenticatedError
+from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.service_layer import accounts
+from etsygen_gateway.service_layer.accounts import NewApiKey
+
+AUTH_ERRORS = problems.responses(400, 401, 403, 409, 413, 415, 422, 429, 500)
+
+
+async def _auth_budget(gw: Gateway, client: str, email: str) -> list[tuple[str, str]]:
+    """Spend one attempt per client IP and per account; raise 429 when either is exhausted."""
+    base = gw.tiers.auth
+    per_ip = Tier(name="auth-ip", limit=base.limit, window_s=base.window_s)
+    per_account = Tier(name="auth-account", limit=base.limit, window_s=base.window_s)
+    decision = await gw.limiter.check([(per_ip, client), (per_account, normalize_email(email))])
+    headers = headers_for(decision)
+    if not decision.allowed:
+        raise RateLimitedError(
+            f"too many sign-in attempts; retry in {decision.retry_after_s} s", headers=dict(headers)
+        )
+    return headers
+
+
+class AuthController(Controller):
+    """Accounts and sessions."""
+
+    path = "/v1/auth"
+    tags = ("auth",)
+
+    @post(
+        "/signup",
+        status_code=HTTP_201_CREATED,
+        opt={"rate": "auth", "csrf": False, "public": True},
+        responses=AUTH_ERRORS,
+        security=[],
+    )
+    async def signup(
+        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[SignupRequest]
+    ) -> Response[UserView]:
+        """Create an account (open sign-up, or with an admin's invitation)."""
+        headers = await _auth_budget(gw, client_of(request), data.email)
+        settings = gw.settings.gateway
+        user = await accounts.signup(
+            gw.pool,
+            gw.passwords,
+            email=data.email,
+            password=data.password,
+            invitation=data.invitation,
+            mode=settings.signup_mode,
+            role=settings.signup_role,
+        )
+        return Response(user, status_code=HTTP_201_CREATED, headers=dict(headers))
+
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        opt={"rate": "auth", "csrf": False, "public": True},
+        responses=AUTH_ERRORS,
+        security=[],
+    )
+    async def login(
+        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+    ) -> Response[LoginResponse]:
+        """Open a session: an HttpOnly session cookie plus a CSRF token (body and readable cookie)."""
+        client = client_of(request)
+        headers = await _auth_budget(gw, client, data.email)
+        settings = gw.settings.gateway
+        session = await accounts.login(
+            gw.pool,
+            gw.passwords,
+            email=data.email,
+            password=data.password,
+            ttl_s=settings.session_ttl_s,
+            client_ip=client,
+            user_agent=request.headers.get("user-agent"),
+        )
+        secure = settings.cookie_secure
+        body = LoginResponse(
+            user=UserView(
+                id=session.id, email=session.email, role=session.role, created_at=session.created_at
+            ),
+            csrf_token=session.csrf_token,
+            expires_at=session.expires_at,
+        )
+        return Response(
+            body,
+            headers=dict(headers),
+            cookies=[
+                Cookie(
+                    key=session_cookie(secure),
+                    value=session.token,
+                    path="/",
+                    max_age=settings.session_ttl_s,
+                    httponly=True,
+                    secure=secure,
+                    samesite="strict",
+                ),
+                Cookie(
+                    key=csrf_cookie(secure),
+                    value=session.csrf_token,
+                    path="/",
+                    max_age=settings.session_ttl_s,
+                    httponly=False,
+                    secure=secure,
+                    samesite="strict",
+                ),
+            ],
+        )
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, responses=problems.responses(401, 403, 429, 500))
+    async def logout(self, gw: GW, request: Request[Any, Any, Any]) -> Response[None]:
+        """End the session and clear its cookies."""
+        principal = principal_of(request)
+        secure = gw.settings.gateway.cookie_secure
+        if principal.method != "session":
+            raise ForbiddenError("logout ends a session; revoke API keys instead")
+        token = request.cookies.get(session_cookie(secure))
+        if token:
+            await accounts.logout(gw.pool, gw.auth, token)
+        return Response(
+            None,
+            status_code=HTTP_204_NO_CONTENT,
+            cookies=[
+                Cookie(
+                    key=session_cookie(secure), value="", path="/", max_age=0, secure=secure, httponly=True
+                ),
+                Cookie(key=csrf_cookie(secure), value="", path="/", max_age=0, secure=secure),
+            ],
+        )
+
+    @get("/me", responses=problems.responses(401, 429, 500))
+    async def me(self, request: Request[Any, Any, Any]) -> Me:
+        """Who the credentials belong to."""
+        principal = request.scope.get("user")
+        if principal is None:
+            raise UnauthenticatedError(
+                "authenticate with a session cookie or an API key", headers=WWW_AUTHENTICATE
+            )
+        p = principal_of(request)
+        return Me(
+            user_id=p.user_id,
+            email=p.email,
+            role=p.role,
+            method=p.method,
+            scopes=sorted(p.scopes),
+            api_key_id=p.key_id,
+        )
+
+
+class ApiKeyController(Controller):
+    """The caller's API keys (managed with a session, or with an admin-scoped key)."""
+
+    path = "/v1/api-keys"
+    tags = ("api-keys",)
+    opt = {"requires": "read"}  # noqa: RUF012 - Litestar reads (and merges) layer options
+
+    @staticmethod
+    def _managing(request: Request[Any, Any, Any]) -> Any:
+        principal = principal_of(request)
+        if principal.method == "api_key" and not principal.allows("admin"):
+            raise ForbiddenError("API keys are managed with a session (or an API key with the admin scope)")
+        return principal
+
+    @get("/", responses=problems.responses(401, 403, 429, 500))
+    async def list_keys(self, gw: GW, request: Request[Any, Any, Any]) -> ApiKeyList:
+        """The caller's keys (metadata only; secrets are never shown again)."""
+        return await accounts.list_api_keys(gw.pool, principal_of(request))
+
+    @post("/", status_code=HTTP_201_CREATED, responses=problems.responses(*problems.COMMON, 422))
+    async def create_key(
+        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[ApiKeyCreate]
+    ) -> NewApiKey:
+        """Issue a key; its secret is in ``key`` and shown this once."""
+        principal = self._managing(request)
+        return await accounts.create_api_key(
+            gw.pool,
+            principal,
+            name=data.name,
+            scopes=list(data.scopes),
+            expires_in_days=data.expires_in_days,
+        )
+
+    @delete(
+        "/{key_id:uuid}", status_code=HTTP_204_NO_CONTENT, responses=problems.responses(*problems.COMMON, 404)
+    )
+    async def revoke_key(
+        self,
+        gw: GW,
+        request: Request[Any, Any, Any],
+        key_id: Annotated[UUID, PathParameter(description="key id")],
+    ) -> None:
+        """Revoke a key at once (other gateway processes stop accepting it within the auth cache time)."""
+        principal = self._managing(request)
+        await accounts.revoke_api_key(gw.pool, gw.auth, principal, str(key_id))

@@ -1,0 +1,126 @@
+"""Research jobs: submit, list, inspect with per-keyword progress, timeline, cancel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from etsygen_gateway.api import problems
+from etsygen_gateway.api.access import principal_of
+from etsygen_gateway.api.routes.common import GW, cached_json
+from etsygen_gateway.api.schemas import JobCreate
+from etsygen_gateway.domain.views import JobDetail, JobPage, JobTimeline, JobView
+from etsygen_gateway.service_layer import jobs
+
+JobStatusFilter = Literal["queued", "running", "succeeded", "partially_failed", "failed", "cancelled"]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        required=False,
+        description="Repeat a POST safely: the same key returns the job the first request created",
+    ),
+]
+JobId = Annotated[UUID, PathParameter(description="job id")]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class JobController(Controller):
+    """The caller's research jobs."""
+
+    path = "/v1/jobs"
+    tags = ("jobs",)
+
+    @post(
+        "/",
+        status_code=HTTP_202_ACCEPTED,
+        opt={"requires": "write"},
+        responses=problems.responses(*problems.COMMON, 422),
+    )
+    async def submit(
+        self,
+        gw: GW,
+        request: Request[Any, Any, Any],
+        data: JSONBody[JobCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[JobView]:
+        """Accept a research job; the pipeline works on it asynchronously (follow ``Location``)."""
+        job, _created = await jobs.submit_job(
+            gw,
+            principal_of(request),
+            keywords=list(data.keywords),
+            marketplace=data.marketplace,
+            listing_budget=data.listing_budget,
+            generation=data.generation,
+            idempotency_key=idempotency_key,
+        )
+        return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": f"/v1/jobs/{job.id}"})
+
+    @get("/", opt={"requires": "read"}, responses=problems.responses(*problems.COMMON, 422))
+    async def list_jobs(
+        self,
+        gw: GW,
+        request: Request[Any, Any, Any],
+        status: FromQuery[JobStatusFilter | None] = None,
+        created_after: Annotated[
+            datetime | None, QueryParameter(description="created at or after (RFC 3339)")
+        ] = None,
+        created_before: Annotated[
+            datetime | None, QueryParameter(description="created before (RFC 3339)")
+        ] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(max_length=500, description="next_cursor of a page")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> Response[JobPage]:
+        """The caller's jobs, newest first."""
+        data = await jobs.jobs_json(
+            gw,
+            principal_of(request),
+            status=status,
+            created_after=_utc(created_after),
+            created_before=_utc(created_before),
+            cursor=cursor,
+            limit=limit,
+        )
+        return cached_json(data)
+
+    @get("/{job_id:uuid}", opt={"requires": "read"}, responses=problems.responses(*problems.COMMON, 404))
+    async def get_job(self, gw: GW, request: Request[Any, Any, Any], job_id: JobId) -> Response[JobDetail]:
+        """A job with every keyword's scrape/analyze/generate status."""
+        return cached_json(await jobs.job_json(gw, principal_of(request), str(job_id)))
+
+    @get(
+        "/{job_id:uuid}/timeline",
+        opt={"requires": "read"},
+        responses=problems.responses(*problems.COMMON, 404),
+    )
+    async def job_timeline(
+        self,
+        gw: GW,
+        request: Request[Any, Any, Any],
+        job_id: JobId,
+        after: Annotated[int, QueryParameter(le=2**62, description="only entries after this id")] = 0,
+    ) -> JobTimeline:
+        """The job's timeline (what happened, in order)."""
+        return JobTimeline(items=await jobs.timeline(gw, principal_of(request), str(job_id), max(0, after)))
+
+    @post(
+        "/{job_id:uuid}/cancel",
+        status_code=200,
+        opt={"requires": "write"},
+        responses=problems.responses(*problems.COMMON, 404, 409),
+    )
+    async def cancel(self, gw: GW, request: Request[Any, Any, Any], job_id: JobId) -> JobView:
+        """Cancel an unfinished job."""
+        return await jobs.cancel_job(gw, principal_of(request), str(job_id))

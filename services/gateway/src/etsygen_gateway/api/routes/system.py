@@ -1,0 +1,76 @@
+"""Probes, the health summary and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from etsygen_gateway.api import problems
+from etsygen_gateway.api.routes.common import GW
+from etsygen_gateway.domain.health import SystemHealth
+from etsygen_gateway.service_layer.operations import ready, system_health
+
+
+class Liveness(msgspec.Struct, frozen=True, kw_only=True):
+    """The process answers."""
+
+    status: str
+    service: str
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether the gateway should get traffic, and each dependency's state."""
+
+    status: str
+    service: str
+    checks: dict[str, dict[str, Any]]
+
+
+@get(
+    "/health/live",
+    opt={"rate": "none", "public": True},
+    tags=["health"],
+    security=[],
+    responses={503: ResponseSpec(data_container=Liveness, description="The process is shutting down")},
+)
+async def live(gw: GW) -> Response[Liveness]:
+    """Liveness: 200 while the process runs, 503 while it shuts down."""
+    body = Liveness(status="stopping" if gw.stopping else "ok", service="gateway")
+    return Response(body, status_code=503 if gw.stopping else 200)
+
+
+@get(
+    "/health/ready",
+    opt={"rate": "none", "public": True},
+    tags=["health"],
+    security=[],
+    responses={
+        503: ResponseSpec(data_container=Readiness, description="Postgres is unreachable or stopping")
+    },
+)
+async def readiness(gw: GW) -> Response[Readiness]:
+    """Readiness: 200 when Postgres answers; Redis or Kafka down only degrade (reported, still 200)."""
+    ok, report = await ready(gw)
+    degraded = any(c["status"] != "ok" for c in report.values())
+    status = "ok" if ok and not degraded else ("degraded" if ok else "unavailable")
+    return Response(
+        Readiness(status=status, service="gateway", checks=report), status_code=200 if ok else 503
+    )
+
+
+@get(
+    "/v1/health", opt={"requires": "read"}, tags=["health"], responses=problems.responses(401, 403, 429, 500)
+)
+async def health_summary(gw: GW) -> SystemHealth:
+    """The system's health score in [0, 1] and each component's state."""
+    return await system_health(gw)
+
+
+@get("/metrics", opt={"rate": "none", "public": True}, tags=["health"], security=[], include_in_schema=False)
+async def metrics() -> Response[bytes]:
+    """Prometheus exposition of this process's metrics."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

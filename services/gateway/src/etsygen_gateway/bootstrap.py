@@ -1,0 +1,73 @@
+"""The gateway's composition root: the service runtime, the API, the projections and the dead-letter store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from etsygen_common import contracts
+from etsygen_common.runtime import ServiceRuntime
+from etsygen_gateway.api.app import create_app
+from etsygen_gateway.gateway import SERVICE, Gateway
+from etsygen_gateway.handlers import (
+    GROUP,
+    DeadLetterStore,
+    Projections,
+    subscribe_dead_letters,
+    subscribe_projections,
+)
+from etsygen_gateway.settings import GatewaySettings
+
+DEFAULT_PORT = 8000
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def load_settings() -> GatewaySettings:
+    """Read the gateway's settings from the environment."""
+    return GatewaySettings.from_env()
+
+
+def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
+    """Build the runtime and the gateway's parts, wired together (``build_app`` without hiding the parts)."""
+    runtime = ServiceRuntime(
+        name=SERVICE,
+        settings=settings.common,
+        migrations_dir=MIGRATIONS,
+        default_port=DEFAULT_PORT,
+        group=GROUP,
+    )
+    gw = Gateway(settings)
+    gw.bind(lambda: runtime.pool, lambda: runtime.redis)
+
+    async def kafka_check() -> None:
+        if not await runtime.broker.ping(timeout=2.0):
+            raise ConnectionError("Kafka broker did not answer")
+
+    gw.kafka_check = kafka_check
+    assert runtime.consumer is not None
+    subscribe_projections(runtime.consumer, Projections(gw))
+    subscribe_dead_letters(runtime.broker, settings.common.kafka, DeadLetterStore(gw))
+    runtime.extra_topics.extend(
+        [
+            contracts.RESEARCH_REQUESTED,
+            contracts.PUBLISH_REQUESTED,
+            contracts.TRENDS_SCORED,
+            contracts.DEADLETTER,
+        ]
+    )
+    runtime.asgi_app = create_app(gw)
+
+    async def start(_: ServiceRuntime) -> None:
+        await gw.start()
+
+    async def stop(_: ServiceRuntime) -> None:
+        await gw.stop()
+
+    runtime.on_start.append(start)
+    runtime.on_stop.append(stop)
+    return runtime, gw
+
+
+def build_app(settings: GatewaySettings) -> ServiceRuntime:
+    """Wire the gateway: API (Litestar), projections consumer, dead-letter subscriber, outbox relay."""
+    runtime, _ = wire(settings)
+    return runtime

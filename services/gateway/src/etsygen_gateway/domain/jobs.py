@@ -1,0 +1,152 @@
+"""Research jobs: keyword normalisation and the state machine of a job and of each of its keywords.
+
+A keyword passes three stages, each ``pending`` → ``ok`` | ``failed`` (generation also ``running`` while
+concepts arrive). It is finished when its scrape or its scoring failed, or when the generator has reported
+``expected_concepts`` outcomes (generated or rejected) for it. A job is finished when all its keywords are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Final, Literal
+
+import msgspec
+
+JobStatus = Literal["queued", "running", "succeeded", "partially_failed", "failed", "cancelled"]
+KeywordStatus = Literal["pending", "running", "succeeded", "partially_failed", "failed"]
+StageStatus = Literal["pending", "running", "ok", "failed"]
+
+TERMINAL_JOB: Final = frozenset({"succeeded", "partially_failed", "failed", "cancelled"})
+TERMINAL_KEYWORD: Final = frozenset({"succeeded", "partially_failed", "failed"})
+
+POLICY_REJECTIONS: Final = frozenset({"risk_too_high", "score_too_low", "generation_disabled"})
+"""Rejections that are the platform working as asked (a weak niche gets no concept), not failures."""
+
+MAX_KEYWORDS: Final = 50
+MAX_KEYWORD_LENGTH: Final = 120
+_SPACES = re.compile(r"\s+")
+
+
+class KeywordProgress(msgspec.Struct, kw_only=True):
+    """What the projections know about one keyword of a job."""
+
+    scrape: StageStatus = "pending"
+    analyze: StageStatus = "pending"
+    generate: StageStatus = "pending"
+    expected_concepts: int | None = None
+    generated: int = 0
+    rejected: int = 0
+    failed_outcomes: int = 0
+
+
+def normalize_keywords(raw: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Trim, collapse whitespace and drop case-insensitive duplicates, keeping the first spelling.
+
+    Returns:
+        ``(keywords, problems)``; problems name every keyword that is empty or too long.
+    """
+    seen: set[str] = set()
+    keywords: list[str] = []
+    problems: list[str] = []
+    for index, value in enumerate(raw):
+        keyword = _SPACES.sub(" ", value).strip()
+        if not is_storable(keyword):
+            problems.append(f"keywords[{index}] contains a NUL character or a lone surrogate")
+            continue
+        if not keyword:
+            problems.append(f"keywords[{index}] is empty")
+            continue
+        if len(keyword) > MAX_KEYWORD_LENGTH:
+            problems.append(f"keywords[{index}] is longer than {MAX_KEYWORD_LENGTH} characters")
+            continue
+        folded = keyword.casefold()
+        if folded not in seen:
+            seen.add(folded)
+            keywords.append(keyword)
+    if not keywords and not problems:
+        problems.append("keywords must name at least one keyword")
+    if len(keywords) > MAX_KEYWORDS:
+        problems.append(f"at most {MAX_KEYWORDS} distinct keywords per job")
+    return keywords, problems
+
+
+def is_storable(text: str) -> bool:
+    """True when ``text`` is valid Unicode that PostgreSQL can store (no NUL, no lone surrogates)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_failure(reason: str) -> bool:
+    """True when a rejection means the pipeline failed (provider, validation, budget, upstream)."""
+    return reason not in POLICY_REJECTIONS
+
+
+def keyword_status(p: KeywordProgress) -> KeywordStatus:
+    """The keyword's overall status from its stages and outcome counts."""
+    if p.scrape == "failed" or p.analyze == "failed":
+        return "failed"
+    outcomes = p.generated + p.rejected
+    if p.expected_concepts is not None and outcomes >= p.expected_concepts:
+        if p.failed_outcomes == 0:
+            return "succeeded"
+        if p.failed_outcomes >= outcomes:
+            return "failed"
+        return "partially_failed"
+    if p.scrape == "pending":
+        return "pending"
+    return "running"
+
+
+def job_status(keyword_statuses: Sequence[str], current: str) -> JobStatus:
+    """The job's status from its keywords'; a cancelled job stays cancelled."""
+    if current == "cancelled":
+        return "cancelled"
+    if not keyword_statuses or all(s == "pending" for s in keyword_statuses):
+        return "queued" if current == "queued" else "running"
+    if not all(s in TERMINAL_KEYWORD for s in keyword_statuses):
+        return "running"
+    if all(s == "succeeded" for s in keyword_statuses):
+        return "succeeded"
+    if all(s == "failed" for s in keyword_statuses):
+        return "failed"
+    return "partially_failed"
+
+
+def apply_scrape(p: KeywordProgress, ok: bool) -> None:
+    """The scraper reported the keyword's marketplace data (or its failure)."""
+    p.scrape = "ok" if ok else "failed"
+
+
+def apply_analysis(p: KeywordProgress, ok: bool) -> None:
+    """The analyzer scored the keyword (or could not); generation starts after a score."""
+    if p.scrape == "pending":
+        p.scrape = "ok"  # the scrape event may arrive after the score when partitions lag
+    p.analyze = "ok" if ok else "failed"
+    if ok and p.generate == "pending":
+        p.generate = "running"
+
+
+def apply_outcome(p: KeywordProgress, *, generated: bool, reason: str | None, expected: int) -> None:
+    """The generator reported one outcome (a concept or a rejection) of ``expected``."""
+    if p.scrape == "pending":
+        p.scrape = "ok"
+    if p.analyze == "pending" and reason != "upstream_failed":
+        p.analyze = "ok"
+    p.expected_concepts = max(1, expected)
+    if generated:
+        p.generated += 1
+    else:
+        p.rejected += 1
+        if reason is not None and is_failure(reason):
+            p.failed_outcomes += 1
+    outcomes = p.generated + p.rejected
+    if outcomes >= p.expected_concepts:
+        p.generate = "failed" if p.failed_outcomes >= outcomes else "ok"
+    else:
+        p.generate = "running"

@@ -1,0 +1,138 @@
+"""Research jobs through the API: one transaction with the outbox, idempotency, listing, cancelling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from gateway_testkit import TestUser
+
+from etsygen_common.contracts import ResearchRequested
+from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.service_layer import jobs as job_service
+
+pytestmark = pytest.mark.integration
+
+
+async def outbox(gw: Gateway, topic: str) -> list[Any]:
+    async with gw.pool.acquire() as conn:
+        return list(await conn.fetch("SELECT * FROM outbox WHERE topic = $1 ORDER BY id", topic))
+
+
+async def test_a_job_is_accepted_with_its_keywords_and_its_event_in_one_go(
+    client: Any, gateway: Gateway, alice: TestUser
+) -> None:
+    body = {"keywords": ["Custom  mug", "custom mug", "dog collar"], "generation": {"concepts_per_niche": 2}}
+    response = await client.post("/v1/jobs", json=body, headers=alice.headers)
+    assert response.status_code == 202
+    job = response.json()
+    assert response.headers["location"] == f"/v1/jobs/{job['id']}"
+    assert job["status"] == "queued"
+    assert job["keyword_count"] == 2
+
+    rows = await outbox(gateway, "etsygen.research.requested.v1")
+    assert len(rows) == 1
+    event = msgspec.json.decode(rows[0]["payload"], type=ResearchRequested)
+    assert event.job_id == job["id"]
+    assert event.owner_id == alice.id
+    assert event.keywords == ["Custom mug", "dog collar"]
+    assert event.generation.concepts_per_niche == 2
+    assert rows[0]["headers"]["ce_type"] == "etsygen.research.requested.v1"
+    assert rows[0]["headers"]["ce_subject"] == job["id"]
+    assert rows[0]["key"] == job["id"].encode()
+
+    detail = (await client.get(response.headers["location"], headers=alice.headers)).json()
+    assert [k["keyword"] for k in detail["keywords"]] == ["Custom mug", "dog collar"]
+    assert detail["keywords"][0]["stages"] == {
+        "scrape": "pending",
+        "analyze": "pending",
+        "generate": "pending",
+    }
+    timeline = (await client.get(f"/v1/jobs/{job['id']}/timeline", headers=alice.headers)).json()
+    assert [e["kind"] for e in timeline["items"]] == ["job.accepted"]
+
+
+async def test_nothing_is_stored_when_the_event_cannot_be_written(
+    client: Any, gateway: Gateway, alice: TestUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_enqueue(*_: Any) -> int:
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr(job_service, "enqueue", broken_enqueue)
+    response = await client.post("/v1/jobs", json={"keywords": ["mug"]}, headers=alice.headers)
+    assert response.status_code == 500
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+    async with gateway.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM jobs") == 0
+        assert await conn.fetchval("SELECT count(*) FROM job_keywords") == 0
+
+
+async def test_a_repeated_idempotency_key_returns_the_first_job(
+    client: Any, gateway: Gateway, alice: TestUser
+) -> None:
+    headers = {**alice.headers, "Idempotency-Key": "order-42"}
+    first = await client.post("/v1/jobs", json={"keywords": ["mug"]}, headers=headers)
+    second = await client.post("/v1/jobs", json={"keywords": ["other"]}, headers=headers)
+    assert first.json()["id"] == second.json()["id"]
+    assert len(await outbox(gateway, "etsygen.research.requested.v1")) == 1
+
+
+async def test_invalid_jobs_are_refused_with_problems(client: Any, alice: TestUser) -> None:
+    empty = await client.post("/v1/jobs", json={"keywords": []}, headers=alice.headers)
+    assert empty.status_code == 400
+    assert empty.json()["errors"][0]["key"] == "keywords"
+    blank = await client.post("/v1/jobs", json={"keywords": ["   "]}, headers=alice.headers)
+    assert blank.status_code == 422
+    too_long = await client.post("/v1/jobs", json={"keywords": ["k" * 121]}, headers=alice.headers)
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["message"] == "keywords[0] is longer than 120 characters"
+    unknown = await client.post(
+        "/v1/jobs", json={"keywords": ["x"], "from_the_future": 1}, headers=alice.headers
+    )
+    assert unknown.status_code == 202  # a tolerant reader ignores fields it does not know
+    too_many = await client.post(
+        "/v1/jobs", json={"keywords": [f"k{i}" for i in range(51)]}, headers=alice.headers
+    )
+    assert too_many.status_code == 400
+
+
+async def test_jobs_are_listed_newest_first_with_cursors_and_filters(
+    client: Any, gateway: Gateway, alice: TestUser
+) -> None:
+    ids = [
+        (await client.post("/v1/jobs", json={"keywords": [f"k{i}"]}, headers=alice.headers)).json()["id"]
+        for i in range(5)
+    ]
+    await client.post(f"/v1/jobs/{ids[0]}/cancel", headers=alice.headers)
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/jobs", params=params, headers=alice.headers)).json()
+        seen += [j["id"] for j in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+
+    cancelled = (await client.get("/v1/jobs", params={"status": "cancelled"}, headers=alice.headers)).json()
+    assert [j["id"] for j in cancelled["items"]] == [ids[0]]
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    later = await client.get("/v1/jobs", params={"created_after": future}, headers=alice.headers)
+    assert later.json()["items"] == []
+    bad = await client.get("/v1/jobs", params={"cursor": "garbage"}, headers=alice.headers)
+    assert bad.status_code == 422
+
+
+async def test_a_job_is_cancelled_once(client: Any, alice: TestUser) -> None:
+    job = (await client.post("/v1/jobs", json={"keywords": ["mug"]}, headers=alice.headers)).json()
+    cancelled = await client.post(f"/v1/jobs/{job['id']}/cancel", headers=alice.headers)
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    again = await client.post(f"/v1/jobs/{job['id']}/cancel", headers=alice.headers)
+    assert again.status_code == 409
+    detail = (await client.get(f"/v1/jobs/{job['id']}", headers=alice.headers)).json()
+    assert detail["job"]["status"] == "cancelled"  # the cached detail was invalidated

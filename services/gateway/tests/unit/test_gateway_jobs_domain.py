@@ -1,0 +1,72 @@
+"""Keyword normalisation and the job/keyword state machine."""
+
+from __future__ import annotations
+
+from etsygen_gateway.domain.jobs import (
+    KeywordProgress,
+    apply_analysis,
+    apply_outcome,
+    apply_scrape,
+    job_status,
+    keyword_status,
+    normalize_keywords,
+)
+
+
+def test_keywords_are_trimmed_collapsed_and_deduplicated_case_insensitively() -> None:
+    keywords, problems = normalize_keywords(["  custom   mug ", "Custom Mug", "dog collar"])
+    assert keywords == ["custom mug", "dog collar"]
+    assert problems == []
+
+
+def test_blank_keywords_are_named_as_problems() -> None:
+    _, problems = normalize_keywords(["mug", "   "])
+    assert problems == ["keywords[1] is empty"]
+
+
+def test_a_failed_scrape_fails_the_keyword_at_once() -> None:
+    p = KeywordProgress()
+    apply_scrape(p, ok=False)
+    assert keyword_status(p) == "failed"
+
+
+def test_a_keyword_finishes_when_all_expected_outcomes_arrived() -> None:
+    p = KeywordProgress()
+    apply_scrape(p, ok=True)
+    apply_analysis(p, ok=True)
+    apply_outcome(p, generated=True, reason=None, expected=2)
+    assert keyword_status(p) == "running"
+    apply_outcome(p, generated=True, reason=None, expected=2)
+    assert keyword_status(p) == "succeeded"
+    assert p.generate == "ok"
+
+
+def test_policy_rejections_are_a_success_and_provider_failures_are_not() -> None:
+    weak = KeywordProgress(scrape="ok", analyze="ok")
+    apply_outcome(weak, generated=False, reason="score_too_low", expected=1)
+    assert keyword_status(weak) == "succeeded"
+
+    mixed = KeywordProgress(scrape="ok", analyze="ok")
+    apply_outcome(mixed, generated=True, reason=None, expected=2)
+    apply_outcome(mixed, generated=False, reason="provider_failed", expected=2)
+    assert keyword_status(mixed) == "partially_failed"
+
+    broken = KeywordProgress(scrape="ok", analyze="ok")
+    apply_outcome(broken, generated=False, reason="invalid_output", expected=1)
+    assert keyword_status(broken) == "failed"
+    assert broken.generate == "failed"
+
+
+def test_an_upstream_failure_reported_by_the_generator_fails_the_keyword() -> None:
+    p = KeywordProgress()
+    apply_outcome(p, generated=False, reason="upstream_failed", expected=1)
+    assert keyword_status(p) == "failed"
+
+
+def test_job_status_summarises_its_keywords() -> None:
+    assert job_status(["pending", "pending"], "queued") == "queued"
+    assert job_status(["running", "pending"], "queued") == "running"
+    assert job_status(["succeeded", "succeeded"], "running") == "succeeded"
+    assert job_status(["failed", "failed"], "running") == "failed"
+    assert job_status(["succeeded", "failed"], "running") == "partially_failed"
+    assert job_status(["succeeded", "running"], "cancelled") == "cancelled"

@@ -46,20 +46,26 @@ def test_make_run_from_a_fresh_clone_brings_every_service_to_ready_and_stops_cle
     clone = tmp_path / "etsygen-clone"
     subprocess.run(["git", "clone", "--quiet", "--local", str(REPO), str(clone)], check=True, timeout=120)
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DATABASE_", "REDIS_", "KAFKA_", "ETSY_", "VIRTUAL_ENV", "UV_PROJECT"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_", "KAFKA_", "ETSY_", "VIRTUAL_ENV", "UV_PROJECT"))
+    }
     env["DEV_ARGS"] = f"--data-dir {data_dir}"
     log_path = tmp_path / "make-run.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(["make", "run"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "run"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     ports: dict[str, int] = {}
     try:
         deadline = time.monotonic() + 420
         while time.monotonic() < deadline:
             text = log_path.read_text(errors="replace")
-            ports = {m.group(1): int(m.group(2))
-                     for m in re.finditer(r"etsygen dev: (\w+) ready on http://127\.0\.0\.1:(\d+)", text)}
+            ports = {
+                m.group(1): int(m.group(2))
+                for m in re.finditer(r"etsygen dev: (\w+) ready on http://127\.0\.0\.1:(\d+)", text)
+            }
             if "all services ready" in text:
                 break
             if proc.poll() is not None:
@@ -81,8 +87,11 @@ def test_make_run_from_a_fresh_clone_brings_every_service_to_ready_and_stops_cle
     time.sleep(1)
     kafka = re.search(r"started Tansu \(Kafka\) on (127\.0\.0\.1:\d+)", log_path.read_text())
     assert kafka, "make run did not start Tansu"
-    leftovers = (_processes_mentioning(str(clone)) + _processes_mentioning(str(data_dir))
-                 + _processes_mentioning(f"--listener-url tcp://{kafka.group(1)}"))
+    leftovers = (
+        _processes_mentioning(str(clone))
+        + _processes_mentioning(str(data_dir))
+        + _processes_mentioning(f"--listener-url tcp://{kafka.group(1)}")
+    )
     assert leftovers == [], f"processes left running: {[p.cmdline() for p in leftovers]}"
     for port in ports.values():
         assert not _ready(port)

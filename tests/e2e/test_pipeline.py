@@ -162,7 +162,9 @@ async def test_a_research_job_flows_to_products_and_a_rerun_duplicates_nothing(
         assert await conn.fetchval("SELECT count(*) FROM scraper.listing_snapshots") == snapshots
         # What each service actually published is what its AsyncAPI operations declare.
         for service in pipeline.services:
-            published = {r["topic"] for r in await conn.fetch(f"SELECT DISTINCT topic FROM {service.name}.outbox")}
+            published = {
+                r["topic"] for r in await conn.fetch(f"SELECT DISTINCT topic FROM {service.name}.outbox")
+            }
             assert published <= set(service.extra_topics), (service.name, published)
         duplicates = await conn.fetchval(
             "SELECT count(*) FROM (SELECT listing_id, observed_on FROM scraper.listing_snapshots "

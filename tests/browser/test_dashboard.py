@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from etsygen_common import contracts
 from etsygen_common.devstack import free_port
 from etsygen_common.envelope import wrap
 from etsygen_common.kafka import KafkaPublisher
 from etsygen_common.runtime import ServiceRuntime
 from etsygen_common.settings import PostgresSettings, ServiceSettings
-
 from etsygen_gateway.bootstrap import build_app
 from etsygen_gateway.service_layer.accounts import create_admin
 from etsygen_gateway.settings import CacheSection, GatewaySection, GatewaySettings, RateLimitSection

@@ -47,6 +47,7 @@ from etsygen_generator.domain.guards import (
     check_budget,
     check_near_duplicate,
     check_trend,
+    without_brand_evidence,
 )
 from etsygen_generator.metrics import (
     COST,
@@ -123,7 +124,7 @@ class TrendScoredHandler:
         return outcomes
 
     async def _generate(self, trend: TrendScored, index: int, expected: int) -> _Outcome:
-        request = ConceptRequest.from_trend(trend, variant=index)
+        request = ConceptRequest.from_trend(without_brand_evidence(trend, self._blocklist), variant=index)
         started = time.perf_counter()
         name = self._provider.name
         try:

@@ -152,6 +152,19 @@ class BrandBlocklist:
         return found
 
 
+def without_brand_evidence(trend: TrendScored, blocklist: BrandBlocklist) -> TrendScored:
+    """The trend with blocklisted terms removed from its top tags and title phrases.
+
+    Niches on Etsy are full of other people's trademarks; a provider should not be handed them as the
+    vocabulary to write with. (A keyword that is itself a brand still fails :func:`check_brands` later.)
+    """
+    tags = [t for t in trend.top_tags if not blocklist.scan(t, "tag")]
+    phrases = [p for p in trend.top_title_phrases if not blocklist.scan(p, "phrase")]
+    if len(tags) == len(trend.top_tags) and len(phrases) == len(trend.top_title_phrases):
+        return trend
+    return msgspec.structs.replace(trend, top_tags=tags, top_title_phrases=phrases)
+
+
 def check_brands(concept: ProductConcept, blocklist: BrandBlocklist) -> GuardRejection | None:
     """Reject a concept that uses a blocklisted brand or character anywhere a shopper would see it."""
     matches = blocklist.find(concept)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -128,9 +130,15 @@ async def test_every_event_delivered_and_applied_once_across_relay_crash_and_kaf
         await asyncio.sleep(3)
         async with pool.acquire() as conn:
             assert await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 300
+        # Tansu's memory storage starts empty, and a producer that reaches it first auto-creates the topic,
+        # which Tansu then resets when the topic is created properly (records acknowledged in between are
+        # gone). A real Kafka keeps its topics. So the relay is held (SIGSTOP) across the restart until the
+        # topics exist again, as a deployment's topic job would ensure; it resumes its backoff afterwards.
+        relay = relays[-1]
+        os.kill(relay.pid, signal.SIGSTOP)
         tansu.start()
-        # Tansu's memory storage starts empty; a real Kafka keeps its topics. Recreate them as services do.
         await ensure_topics(settings.kafka, [contracts.RESEARCH_REQUESTED, contracts.DEADLETTER])
+        os.kill(relay.pid, signal.SIGCONT)
         # Tansu also forgot the logs and the group's offsets, so the consumer's fetch positions point past the
         # end of the new, empty logs; Apache Kafka keeps both and its consumers resume by themselves. A new
         # consumer (as after a service restart) starts from the earliest record. The relay, a producer,
@@ -140,16 +148,7 @@ async def test_every_event_delivered_and_applied_once_across_relay_crash_and_kaf
         await broker.start()
         expected += await _enqueue_events(pool, 300, "c")
 
-        try:
-            await wait_until(lambda: _eq(applied(), 1000), timeout=300, what="all 1000 events applied")
-        except BaseException:
-            async with pool.acquire() as conn:
-                missing = await conn.fetch(
-                    "SELECT o.headers->>'ce_subject' AS job, o.sent_at IS NOT NULL AS sent FROM outbox o "
-                    "WHERE NOT EXISTS (SELECT 1 FROM effects e WHERE e.job_id = o.headers->>'ce_subject')"
-                )
-            print("applied", await applied(), "missing", len(missing), [dict(r) for r in missing[:10]])
-            raise
+        await wait_until(lambda: _eq(applied(), 1000), timeout=300, what="all 1000 events applied")
         async with pool.acquire() as conn:
             per_event = await conn.fetch("SELECT job_id, count(*) AS n FROM effects GROUP BY job_id")
             inbox_rows = await conn.fetchval("SELECT count(*) FROM inbox")

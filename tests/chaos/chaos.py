@@ -200,6 +200,7 @@ class Chaos:
             "AI_API_KEY": "chaos",
             "AI_BREAKER_RESET_S": "3",
             "AI_TIMEOUT_S": "5",
+            "GATEWAY_COOKIE_SECURE": "false",  # plain http on loopback: httpx sends no Secure cookies
             "GATEWAY_RATE_API_LIMIT": "1000000",
             "GATEWAY_RATE_AUTH_LIMIT": "1000",
             "OUTBOX_POLL_INTERVAL_S": "0.2",

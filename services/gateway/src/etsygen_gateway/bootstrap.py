@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from etsygen_common import contracts
+from etsygen_common.logging import get_logger
 from etsygen_common.runtime import ServiceRuntime
 from etsygen_gateway.api.app import create_app
 from etsygen_gateway.gateway import SERVICE, Gateway
@@ -15,7 +17,10 @@ from etsygen_gateway.handlers import (
     subscribe_dead_letters,
     subscribe_projections,
 )
+from etsygen_gateway.service_layer.stalls import sweep_stalled
 from etsygen_gateway.settings import GatewaySettings
+
+log = get_logger(__name__)
 
 DEFAULT_PORT = 8000
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -56,10 +61,26 @@ def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
     )
     runtime.asgi_app = create_app(gw)
 
+    sweeper: list[asyncio.Task[None]] = []
+
+    async def sweep_forever() -> None:
+        g = settings.gateway
+        while True:
+            await asyncio.sleep(g.stall_sweep_s)
+            try:
+                await sweep_stalled(
+                    runtime.pool, stall_after_s=g.stall_after_s, max_redrives=g.stall_max_redrives
+                )
+            except Exception as exc:  # the next sweep tries again; a broken sweep must not stop the gateway
+                log.warning("stalled-keyword sweep failed", extra={"error": repr(exc)})
+
     async def start(_: ServiceRuntime) -> None:
         await gw.start()
+        sweeper.append(asyncio.create_task(sweep_forever(), name="stalled-keyword-sweep"))
 
     async def stop(_: ServiceRuntime) -> None:
+        for task in sweeper:
+            task.cancel()
         await gw.stop()
 
     runtime.on_start.append(start)

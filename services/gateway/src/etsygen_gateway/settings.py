@@ -52,6 +52,13 @@ class GatewaySection(SettingsSection, frozen=True, kw_only=True):
     health_interval_s: Annotated[
         float, doc("Seconds between health reports on /v1/health/live-stream", gt=0)
     ] = 5.0
+    stall_after_s: Annotated[
+        float, doc("Seconds without progress after which an unfinished keyword counts as stalled", gt=0)
+    ] = 900.0
+    stall_max_redrives: Annotated[
+        int, doc("Times a stalled keyword is re-driven before it fails with a reason", ge=0)
+    ] = 2
+    stall_sweep_s: Annotated[float, doc("Seconds between sweeps for stalled keywords", gt=0)] = 60.0
     dead_letter_retention_days: Annotated[
         int, doc("Days dead letters are kept (etsygen dead-letters prune, the retention CronJob)", ge=1)
     ] = 30

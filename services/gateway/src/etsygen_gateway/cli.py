@@ -115,6 +115,17 @@ def list_dead_letters(
         )
 
 
+@dead_letters_app.command("show")
+def show_dead_letter(letter_id: Annotated[int, typer.Argument(help="the dead letter's id")]) -> None:
+    """Inspect one dead letter: why it failed, its headers and its body."""
+    import msgspec
+
+    from etsygen_gateway.service_layer.operations import dead_letter
+
+    detail = _run(lambda pool: dead_letter(pool, letter_id))
+    typer.echo(msgspec.json.format(msgspec.json.encode(detail), indent=2).decode())
+
+
 @dead_letters_app.command("replay")
 def replay_dead_letter(
     letter_id: Annotated[int, typer.Argument(help="the dead letter's id (see list)")],

@@ -60,6 +60,7 @@ async def test_create_admin_creates_then_promotes(fresh_pg_url: str, redis_url: 
         await conn.close()
     commands: list[tuple[list[str], str]] = [
         (["list"], "etsygen.trends.scored.v1[0]@7"),
+        (["show", str(letter_id)], '"exception_type": "builtins.TimeoutError"'),
         (["replay", str(letter_id), "--dry-run"], "would send 1 bytes to etsygen.trends.scored.v1"),
         (["replay", str(letter_id)], "queued 1 bytes"),
         (["discard", str(letter_id)], f"{letter_id} discarded"),

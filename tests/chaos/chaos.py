@@ -65,6 +65,23 @@ KEYWORDS = [
     "macrame plant hanger",
     "wooden toy",
 ]
+MODIFIERS = [
+    "rustic",
+    "vintage",
+    "minimalist",
+    "personalized",
+    "handmade",
+    "boho",
+    "modern",
+    "floral",
+    "gothic",
+    "kawaii",
+    "farmhouse",
+    "coastal",
+    "retro",
+    "luxury",
+    "eco friendly",
+]
 # Which consumer groups read each topic (and so dead-letter a poison record injected there).
 CONSUMERS = {
     "etsygen.research.requested.v1": ["etsygen-scraper"],
@@ -200,6 +217,11 @@ class Chaos:
             "AI_API_KEY": "chaos",
             "AI_BREAKER_RESET_S": "3",
             "AI_TIMEOUT_S": "5",
+            # The suite checks delivery, not the near-duplicate guard: with 14 keywords for one owner it would
+            # reject nearly every repeat. Only identical concepts count as duplicates here.
+            "GENERATOR_DUPLICATE_TITLE": "1.0",
+            "GENERATOR_DUPLICATE_TAGS": "1.0",
+            "GENERATOR_DUPLICATE_COMBINED": "1.0",
             "GATEWAY_COOKIE_SECURE": "false",  # plain http on loopback: httpx sends no Secure cookies
             "GATEWAY_RATE_API_LIMIT": "1000000",
             "GATEWAY_RATE_AUTH_LIMIT": "1000",
@@ -295,7 +317,15 @@ class Chaos:
         headers = {"authorization": f"Bearer {self.api_key}"}
         async with httpx.AsyncClient(timeout=10, headers=headers) as client:
             for i in range(count):
-                keywords = self.rng.sample(KEYWORDS, self.args.keywords)
+                # Distinct niches (the simulator derives a profile for any keyword), so most concepts are new.
+                keywords = [
+                    f"{m} {k}"
+                    for m, k in zip(
+                        self.rng.sample(MODIFIERS, self.args.keywords),
+                        self.rng.sample(KEYWORDS, self.args.keywords),
+                        strict=True,
+                    )
+                ]
                 body = {
                     "keywords": keywords,
                     "listing_budget": 8,

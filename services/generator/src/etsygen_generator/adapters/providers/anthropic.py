@@ -7,7 +7,7 @@ from typing import Any, Final
 import httpx
 import msgspec
 
-from etsygen_common.contracts.products import ProductConcept, ProviderUsage
+from etsygen_common.contracts.products import ProductConcept
 from etsygen_generator.adapters.providers.base import ConceptRequest, ProviderBadOutput, ProviderResult
 from etsygen_generator.adapters.providers.prompting import (
     CONCEPT_JSON_SCHEMA,
@@ -16,7 +16,7 @@ from etsygen_generator.adapters.providers.prompting import (
     decode_concept,
     user_message,
 )
-from etsygen_generator.adapters.providers.transport import post_json, token_cost
+from etsygen_generator.adapters.providers.transport import post_json, priced_result
 
 DEFAULT_BASE_URL: Final = "https://api.anthropic.com"
 ANTHROPIC_VERSION: Final = "2023-06-01"
@@ -107,25 +107,16 @@ class AnthropicProvider:
             raise ProviderBadOutput(
                 f"invalid JSON: the response is not a message: {exc}", provider=self.name
             ) from exc
-        usage = ProviderUsage(
+        return priced_result(
+            lambda: self._concept(message),
             provider=self.name,
             model=message.model or self.model,
             prompt_tokens=message.usage.input_tokens,
             completion_tokens=message.usage.output_tokens,
-            cost_usd=token_cost(
-                message.usage.input_tokens,
-                message.usage.output_tokens,
-                prompt_per_1k=self._prompt_price,
-                completion_per_1k=self._completion_price,
-            ),
             latency_ms=latency_ms,
+            prompt_per_1k=self._prompt_price,
+            completion_per_1k=self._completion_price,
         )
-        try:
-            concept = self._concept(message)
-        except ProviderBadOutput as exc:
-            exc.usage = usage
-            raise
-        return ProviderResult.of(concept, usage)
 
     def _concept(self, message: _Message) -> ProductConcept:
         if message.stop_reason == "max_tokens":

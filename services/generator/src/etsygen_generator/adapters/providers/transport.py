@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -10,10 +11,13 @@ from typing import Any
 import httpx
 import msgspec
 
+from etsygen_common.contracts.products import ProductConcept, ProviderUsage
 from etsygen_generator.adapters.providers.base import (
     ProviderAuthError,
+    ProviderBadOutput,
     ProviderRateLimited,
     ProviderRequestError,
+    ProviderResult,
     ProviderServerError,
     ProviderTimeout,
 )
@@ -122,3 +126,37 @@ def token_cost(
 ) -> float:
     """Cost in USD from token counts and per-1k-token prices."""
     return prompt_tokens / 1000 * prompt_per_1k + completion_tokens / 1000 * completion_per_1k
+
+
+def priced_result(
+    extract: Callable[[], ProductConcept],
+    *,
+    provider: str,
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    latency_ms: float,
+    prompt_per_1k: float,
+    completion_per_1k: float,
+) -> ProviderResult:
+    """The call's usage and cost, and the concept ``extract`` reads from the answer.
+
+    The usage is known before the concept is: when the answer holds no usable concept, the
+    :class:`ProviderBadOutput` carries what the call cost, so budgets still count it.
+    """
+    usage = ProviderUsage(
+        provider=provider,
+        model=model,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=token_cost(
+            prompt_tokens, completion_tokens, prompt_per_1k=prompt_per_1k, completion_per_1k=completion_per_1k
+        ),
+        latency_ms=latency_ms,
+    )
+    try:
+        concept = extract()
+    except ProviderBadOutput as exc:
+        exc.usage = usage
+        raise
+    return ProviderResult.of(concept, usage)

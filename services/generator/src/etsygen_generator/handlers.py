@@ -42,11 +42,13 @@ from etsygen_generator.domain.guards import (
     BrandBlocklist,
     DuplicateThresholds,
     ExistingProduct,
+    Fingerprint,
     GuardRejection,
     check_brands,
     check_budget,
     check_near_duplicate,
     check_trend,
+    fingerprint,
     without_brand_evidence,
 )
 from etsygen_generator.metrics import (
@@ -59,6 +61,9 @@ from etsygen_generator.metrics import (
 )
 
 log = get_logger(__name__)
+
+FINGERPRINT_CACHE = 100_000
+"""Products whose near-duplicate fingerprints one generator process keeps (about 1 KB each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,25 @@ class TrendScoredHandler:
         self._budget = budget
         self._max_attempts = max_attempts
         self.pool = pool
+        self._fingerprints: dict[str, Fingerprint] = {}
+
+    async def _recent_fingerprints(self, conn: Any, owner_id: str) -> list[Fingerprint]:
+        """The owner's most recent products as fingerprints, read in the handler's transaction.
+
+        The ids come from the database every time (so products stored by other processes count); titles and
+        tags are read and tokenised only for products this process has not seen yet. Products are immutable.
+        """
+        ids = await repository.recent_product_ids(conn, owner_id)
+        known = self._fingerprints
+        missing = [product_id for product_id in ids if product_id not in known]
+        if missing:
+            for product in await repository.products_by_id(conn, missing):
+                known[product.product_id] = fingerprint(product)
+        prints = [known[product_id] for product_id in ids if product_id in known]
+        if len(known) > FINGERPRINT_CACHE:
+            for product_id in list(known)[: len(known) - FINGERPRINT_CACHE // 2]:  # the oldest half
+                del known[product_id]
+        return prints
 
     async def prepare(self, trend: TrendScored) -> list[_Outcome]:
         """Gate the niche, check the budget, and ask the provider for each concept."""
@@ -168,7 +192,7 @@ class TrendScoredHandler:
     async def __call__(self, ctx: HandlerContext, trend: TrendScored) -> None:
         """Apply the prepared outcomes in the consumer's transaction."""
         outcomes: list[_Outcome] = ctx.prepared
-        existing: list[ExistingProduct] = []
+        existing: list[Fingerprint] = []
         existing_loaded = False
         for outcome in outcomes:
             event_id = deterministic_id("concept", ctx.event_id, str(outcome.index))
@@ -184,7 +208,7 @@ class TrendScoredHandler:
             rejection = outcome.rejection
             if rejection is None and outcome.concept is not None:
                 if not existing_loaded:
-                    existing = await repository.recent_products(ctx.conn, trend.owner_id)
+                    existing = await self._recent_fingerprints(ctx.conn, trend.owner_id)
                     existing_loaded = True
                 rejection = check_near_duplicate(outcome.concept, existing, self._thresholds)
             if (
@@ -226,9 +250,15 @@ class TrendScoredHandler:
             )
             if await repository.insert_product(ctx.conn, product):
                 PRODUCTS.labels("generated", "").inc()
+                # Compared with this event's later concepts; the cache learns it from the database once the
+                # transaction has committed (a rolled-back product must not be remembered).
                 existing.append(
-                    ExistingProduct(
-                        product_id=product.product_id, title=product.concept.title, tags=product.concept.tags
+                    fingerprint(
+                        ExistingProduct(
+                            product_id=product.product_id,
+                            title=product.concept.title,
+                            tags=product.concept.tags,
+                        )
                     )
                 )
             ctx.emit(product, event_id=event_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etsygen_common.contracts.products import ProductConcept
 from etsygen_common.contracts.trends import TrendScored
@@ -25,6 +27,7 @@ from etsygen_generator.domain.guards import (
     tag_similarity,
     title_similarity,
 )
+from etsygen_generator.domain.text import fold
 from etsygen_generator.domain.validator import AI_DISCLOSURE_LINE
 
 TAGS = [
@@ -120,6 +123,38 @@ def test_matching_ignores_case_accents_separators_plurals_and_possessives(
 @pytest.mark.parametrize("text", ["marvelous cat mug", "legolas mug", "nbaker mug", "hogwartsian"])
 def test_matching_is_on_word_boundaries(blocklist: BrandBlocklist, text: str) -> None:
     assert blocklist.scan(text, "title") == []
+
+
+_NEAR_MISSES = [
+    *["spider", "man", "star", "wars", "lego", "legolas", "pokemon", "poke", "disney", "marvel", "nba"],
+    *["Pokémon", "SPIDER-MAN", "spiderman", "star-wars's", "lego's"],
+]
+_JOINERS = [" ", "-", "", "'", ".", "_", ", ", "\n", " inspired by "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(
+        st.one_of(
+            st.sampled_from(_NEAR_MISSES),
+            st.text(alphabet="abcdeilmnoprstw", min_size=1, max_size=8),
+        ),
+        max_size=12,
+    ),
+    joiners=st.lists(st.sampled_from(_JOINERS), max_size=12),
+)
+def test_the_prefix_index_finds_what_every_pattern_finds(
+    blocklist: BrandBlocklist, words: list[str], joiners: list[str]
+) -> None:
+    text = "".join(word + (joiners[i] if i < len(joiners) else " ") for i, word in enumerate(words))
+    folded = fold(text)
+    # The index only narrows which patterns run: what they find must be what running all of them finds.
+    assert blocklist.scan(text, "title") == blocklist.scan(text, "title", terms=blocklist.terms)
+    assert blocklist.contains(text) == any(
+        blocklist.scan(text, "title", terms=[term]) for term in blocklist.terms
+    )
+    everywhere = blocklist.scan(text, "title", terms=blocklist.terms)
+    assert set(blocklist.candidates(folded)) >= {match.term for match in everywhere}
 
 
 def test_extra_terms_are_added_and_allowed_terms_removed() -> None:

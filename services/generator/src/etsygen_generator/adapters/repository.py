@@ -8,8 +8,11 @@ from typing import Any
 from etsygen_common.contracts import ProductGenerated, ProviderUsage
 from etsygen_generator.domain.guards import AIUsage, ExistingProduct
 
+RECENT_PRODUCTS = 500
+"""How many of the owner's most recent products the near-duplicate guard compares a concept with."""
 
-async def recent_products(conn: Any, owner_id: str, limit: int = 500) -> list[ExistingProduct]:
+
+async def recent_products(conn: Any, owner_id: str, limit: int = RECENT_PRODUCTS) -> list[ExistingProduct]:
     """The owner's most recent products, for the near-duplicate guard."""
     rows = await conn.fetch(
         "SELECT product_id, title, tags FROM products WHERE owner_id = $1 ORDER BY created_at DESC LIMIT $2",
@@ -19,6 +22,27 @@ async def recent_products(conn: Any, owner_id: str, limit: int = 500) -> list[Ex
     return [
         ExistingProduct(product_id=str(r["product_id"]), title=r["title"], tags=list(r["tags"])) for r in rows
     ]
+
+
+async def recent_product_ids(conn: Any, owner_id: str, limit: int = RECENT_PRODUCTS) -> list[str]:
+    """Ids of the owner's most recent products, newest first, in one row (cheap to read on every event)."""
+    ids: list[str] | None = await conn.fetchval(
+        """SELECT array_agg(product_id::text ORDER BY created_at DESC, product_id)
+           FROM (SELECT product_id, created_at FROM products
+                 WHERE owner_id = $1 ORDER BY created_at DESC LIMIT $2) AS recent""",
+        owner_id,
+        limit,
+    )
+    return ids or []
+
+
+async def products_by_id(conn: Any, product_ids: list[str]) -> list[ExistingProduct]:
+    """Titles and tags of the given products."""
+    rows = await conn.fetch(
+        "SELECT product_id::text AS id, title, tags FROM products WHERE product_id = ANY($1::uuid[])",
+        product_ids,
+    )
+    return [ExistingProduct(product_id=r["id"], title=r["title"], tags=list(r["tags"])) for r in rows]
 
 
 async def usage_today(conn: Any, owner_id: str) -> AIUsage:

@@ -1,0 +1,138 @@
+"""The concept handler's near-duplicate guard against the owner's products in PostgreSQL.
+
+The handler reads the ids of the owner's 500 most recent products in its transaction and keeps the
+fingerprints (title words, tag keys) of products it has already read. These tests check that what the
+database holds decides, not what the process remembers: products stored by another process count, products
+of other owners do not, and a product whose transaction rolled back is not remembered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+
+from etsygen_common.breaker import Breaker
+from etsygen_common.contracts import ProductGenerated, ProductRejected, TrendScored
+from etsygen_common.db import create_pool
+from etsygen_common.kafka import HandlerContext
+from etsygen_common.migrations import migrate_service
+from etsygen_generator.adapters.providers import build_provider
+from etsygen_generator.adapters.repository import products_by_id, recent_product_ids
+from etsygen_generator.bootstrap import MIGRATIONS
+from etsygen_generator.domain.guards import AIBudget, BrandBlocklist, DuplicateThresholds
+from etsygen_generator.handlers import TrendScoredHandler
+
+pytestmark = pytest.mark.integration
+
+TAGS = ["ceramic planter", "boho plant pot", "succulent pot", "plant lover gift", "indoor planter"]
+
+
+@pytest.fixture
+async def pool(make_settings: Any, schema: str) -> AsyncIterator[Any]:
+    settings = make_settings()
+    await migrate_service(settings.postgres.url, schema, MIGRATIONS)
+    created = await create_pool(settings.postgres, schema)
+    yield created
+    async with created.acquire() as conn:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await created.close()
+
+
+def _handler(pool: Any) -> TrendScoredHandler:
+    return TrendScoredHandler(
+        build_provider("builtin"),
+        Breaker(f"ai-builtin-{uuid.uuid4().hex[:6]}", service="generator"),
+        blocklist=BrandBlocklist.starter(),
+        thresholds=DuplicateThresholds(),
+        budget=AIBudget(),
+        max_attempts=2,
+        pool=pool,
+    )
+
+
+def _trend(owner: str, keyword: str = "boho plant pot") -> TrendScored:
+    return TrendScored(
+        job_id=f"job-{uuid.uuid4().hex[:6]}",
+        owner_id=owner,
+        keyword=keyword,
+        score=0.8,
+        confidence=0.8,
+        risk="low",
+        top_tags=TAGS,
+        top_title_phrases=["boho plant pot", "ceramic planter"],
+        concepts_per_niche=1,
+    )
+
+
+async def _handle(handler: TrendScoredHandler, pool: Any, trend: TrendScored, *, commit: bool = True) -> Any:
+    """Run the handler as the consumer does: prepare, then the transaction; return what it emitted."""
+    prepared = await handler.prepare(trend)
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        ctx = HandlerContext(
+            conn=conn,
+            headers={"ce_id": str(uuid.uuid4())},
+            topic="etsygen.trends.scored.v1",
+            source="generator",
+            prepared=prepared,
+        )
+        await handler(ctx, trend)
+        await (tx.commit() if commit else tx.rollback())
+    (emitted,) = ctx.emitted
+    return emitted
+
+
+def _decoded(envelope: Any) -> ProductGenerated | ProductRejected:
+    kind = ProductGenerated if envelope.topic.endswith("generated.v1") else ProductRejected
+    return msgspec.json.decode(envelope.payload, type=kind)
+
+
+async def test_a_product_stored_by_another_process_makes_the_same_concept_a_duplicate(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    this_process, other_process = _handler(pool), _handler(pool)
+    earrings = _decoded(await _handle(this_process, pool, _trend(owner, "gold hoop earrings")))
+    assert isinstance(earrings, ProductGenerated)
+
+    first = _decoded(await _handle(other_process, pool, _trend(owner)))
+    assert isinstance(first, ProductGenerated)
+    # This process read the owner's products before the other stored one; that one must count now.
+    again = _decoded(await _handle(this_process, pool, _trend(owner)))
+    assert isinstance(again, ProductRejected)
+    assert again.reason == "guard_failed"
+    assert first.product_id in again.detail
+
+
+async def test_another_owners_products_do_not_count(pool: Any) -> None:
+    handler = _handler(pool)
+    for owner in (f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"):
+        assert isinstance(_decoded(await _handle(handler, pool, _trend(owner))), ProductGenerated)
+
+
+async def test_a_rolled_back_product_is_not_remembered(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    handler = _handler(pool)
+    rolled_back = _decoded(await _handle(handler, pool, _trend(owner), commit=False))
+    assert isinstance(rolled_back, ProductGenerated)
+    # The product never reached the database, so the same concept is new the second time.
+    kept = _decoded(await _handle(handler, pool, _trend(owner)))
+    assert isinstance(kept, ProductGenerated)
+
+
+async def test_recent_ids_are_the_newest_products_of_the_owner(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    handler = _handler(pool)
+    stored = []
+    for keyword in ["boho plant pot", "gold hoop earrings", "dog bandana", "wedding guest book"]:
+        outcome = _decoded(await _handle(handler, pool, _trend(owner, keyword)))
+        assert isinstance(outcome, ProductGenerated)
+        stored.append(outcome.product_id)
+    async with pool.acquire() as conn:
+        assert await recent_product_ids(conn, owner, limit=3) == stored[::-1][:3]
+        assert await recent_product_ids(conn, "nobody") == []
+        products = await products_by_id(conn, stored[:2])
+    assert {product.product_id for product in products} == set(stored[:2])

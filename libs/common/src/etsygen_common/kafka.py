@@ -43,6 +43,13 @@ RETRY_DELAYS_S: tuple[float, ...] = (5.0, 10.0, 20.0)
 RETRY_DUE = "x-retry-due-ms"
 RETRY_ATTEMPT = "x-retry-attempt"
 STACK_LIMIT = 4000
+BATCH_WAIT_MS = 100
+"""How long a consumer's fetch waits for records when none are buffered."""
+GROUP_RECORDS = 50
+"""Most prepared records of one partition applied in one transaction."""
+GROUP_LINGER_S = 0.05
+"""A group is applied once its first record has waited this long (slow ``prepare`` steps, such as AI calls,
+then get a transaction each instead of holding finished work back)."""
 
 
 def create_broker(settings: KafkaSettings, *, client_id: str, graceful_timeout: float = 20.0) -> KafkaBroker:
@@ -202,10 +209,20 @@ class HandlerContext:
     emitted: list[Envelope] = field(default_factory=list)
     prepared: Any = None
     """What the handler's ``prepare`` step returned (external I/O done before the transaction opened)."""
+    committed: list[Callable[[], None]] = field(default_factory=list)
+    """Callbacks run once the handler's transaction has committed (see :meth:`on_commit`)."""
+    shared: dict[Any, Any] = field(default_factory=dict)
+    """State shared by the records applied in the same transaction (several records of a partition can
+    share one): e.g. a note that a transaction-scoped lock is already held."""
 
     def emit(self, event: contracts.Event, *, event_id: str | None = None, key: bytes | None = None) -> None:
         """Queue an event for the outbox; it is written in the handler's transaction."""
         self.emitted.append(wrap(event, source=self.source, event_id=event_id, key=key))
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after the transaction commits (never if it rolls back): e.g. to let an
+        in-process cache learn what the transaction stored."""
+        self.committed.append(callback)
 
     @property
     def event_id(self) -> str:
@@ -214,6 +231,56 @@ class HandlerContext:
 
 
 Handler = Callable[[HandlerContext, E], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One fetched batch in progress: where to commit, whether a pause stopped it, when to stop."""
+
+    consumer: Any
+    deadline: float
+    handled: set[str]
+    commits: dict[TopicPartition, int] = field(default_factory=dict)
+    paused: bool = False
+
+
+@dataclass(slots=True)
+class _Ready:
+    """A record decoded and prepared, waiting for its transaction."""
+
+    record: Any
+    tp: TopicPartition
+    headers: dict[str, str]
+    route: _Route[Any]
+    attempt: int
+    event_id: str
+    event: Any
+    prepared: Any
+    span: Any
+    log_fields: dict[str, str]
+    locks: list[str]
+    """Keys the handler serialises on (its ``locks`` step), taken before it runs."""
+    work_s: float
+    """Seconds spent on this record so far (decoding, prepare, handler), for the handler-duration metric."""
+
+
+async def take_locks(conn: Any, keys: list[str]) -> None:
+    """Take the transaction-scoped advisory locks of ``keys``, in one order for every transaction (sorted),
+    so transactions that need several never wait on each other in a cycle."""
+    if keys:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) "
+            "FROM (SELECT DISTINCT unnest($1::text[]) AS key ORDER BY 1) AS keys",
+            keys,
+        )
+
+
+def _offset_after(group: list[_Ready | int], finished: int, done: int | None) -> int | None:
+    """The offset to commit once the first ``finished`` entries of ``group`` are finished."""
+    if finished == 0:
+        return done
+    last = group[finished - 1]
+    return (last.record.offset if isinstance(last, _Ready) else last) + 1
 
 
 @dataclass(slots=True)
@@ -229,8 +296,18 @@ class EventConsumer:
     """Registers reliable subscribers for one consumer group on a FastStream broker.
 
     For each logical topic it subscribes to the topic itself and to the group's three retry topics. A record
-    is handled in one transaction: inbox insert ``(group, ce_id)`` first (a duplicate is skipped), then the
+    is applied in a transaction: inbox insert ``(group, ce_id)`` first (a duplicate is skipped), then the
     handler, then the handler's outbox rows; the offset is committed after that transaction commits.
+    Consecutive records of a partition may share one transaction (see ``_process_partition``); each keeps its
+    own inbox and outbox rows, and a failing record is isolated and retried alone.
+
+    A handler is ``async (ctx, event) -> None`` and may have two optional methods:
+
+    * ``async prepare(event)``: slow external work (HTTP calls) run before any transaction; its result is
+      ``ctx.prepared``. It is skipped for an event already in the inbox.
+    * ``locks(event) -> Iterable[str]``: keys the handler's transaction must hold exclusively (advisory
+      locks), taken at the start of the transaction in a fixed order, so records sharing a transaction
+      cannot deadlock with other transactions over them.
     """
 
     def __init__(
@@ -258,6 +335,7 @@ class EventConsumer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._resume_handles: list[asyncio.TimerHandle] = []
+        self._stopping = False
 
     @property
     def routes(self) -> list[_Route[Any]]:
@@ -284,132 +362,398 @@ class EventConsumer:
             self._by_topic[self._settings.topic(retry_topic(topic, self.group, i + 1))] = (route, i + 1)
 
     def attach(self) -> None:
-        """Register one FastStream subscriber (one Kafka consumer) for every topic and retry topic of the
-        group, before the broker starts. One consumer joins the group once, and pausing a retry partition
+        """Register one FastStream batch subscriber (one Kafka consumer) for every topic and retry topic of
+        the group, before the broker starts. One consumer joins the group once, and pausing a retry partition
         until its record is due leaves every other partition flowing."""
         if self._attached or not self._routes:
             return
         self._attached = True
 
-        async def on_message(msg: KafkaMessage) -> None:
-            record = msg.raw_message
-            assert not isinstance(record, tuple)  # batch subscribers are not used
-            route, attempt = self._by_topic[record.topic]
-            await self._process(msg, route, attempt)
+        async def on_batch(msg: KafkaMessage) -> None:
+            records = msg.raw_message
+            assert isinstance(records, tuple)  # a batch subscriber hands over a tuple of records
+            await self._process_batch(msg.consumer, records)
 
         self._broker.subscriber(
             *self._by_topic,
-            decoder=_raw_body,  # the handler decodes with msgspec into the route's Struct; skip json.loads
+            batch=True,
+            max_records=self._settings.batch_records,
+            batch_timeout_ms=BATCH_WAIT_MS,
+            decoder=_raw_body,  # handlers decode each record with msgspec into the route's Struct
             group_id=self.group,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             max_poll_interval_ms=self._settings.max_poll_interval_ms,
-        )(on_message)
+        )(on_batch)
+
+    def stop_taking_records(self) -> None:
+        """Shutdown: finish the record in hand, commit, and leave the rest of the batch for the next owner."""
+        self._stopping = True
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no handler is running (graceful shutdown). Returns False on timeout."""
+        self._stopping = True
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
             return False
         return True
 
-    async def _process(self, msg: KafkaMessage, route: _Route[Any], attempt: int) -> None:
-        record = msg.raw_message
-        assert not isinstance(record, tuple)  # batch subscribers are not used
-        headers = headers_of(record.headers)
-        if attempt > 0 and await self._not_yet_due(msg, record, headers):
+    async def _process_batch(self, consumer: Any, records: Sequence[Any]) -> None:
+        """Handle a fetched batch, each partition in offset order (several partitions at once), then commit.
+
+        A partition stops early when one of its records must be read again later (a retry not yet due, an
+        open breaker, a failure that could not be handed on, shutdown, or the batch's time budget): the
+        consumer seeks back to that record, and only the records before it are committed.
+        """
+        if not records:
             return
         self._inflight += 1
         self._idle.clear()
-        token = log_context.set({})
+        try:
+            by_partition: dict[TopicPartition, list[Any]] = {}
+            for record in records:
+                by_partition.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+            batch = _Batch(
+                consumer=consumer,
+                deadline=time.monotonic() + self._settings.batch_max_s,
+                handled=await self._handled_ids(records),
+            )
+            lanes = min(self._settings.partition_concurrency, len(by_partition))
+            if lanes <= 1:
+                for tp, partition_records in by_partition.items():
+                    await self._run_partition(batch, tp, partition_records)
+            else:
+                # Partitions are independent (ordering holds per partition, per key): overlap their waits on
+                # the database and on external services, a bounded number at a time.
+                limit = asyncio.Semaphore(lanes)
+
+                async def lane(tp: TopicPartition, partition_records: list[Any]) -> None:
+                    async with limit:
+                        await self._run_partition(batch, tp, partition_records)
+
+                await asyncio.gather(*(lane(tp, recs) for tp, recs in by_partition.items()))
+            await self._commit(consumer, batch.commits)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    async def _run_partition(self, batch: _Batch, tp: TopicPartition, records: list[Any]) -> None:
+        done = await self._process_partition(batch, tp, records)
+        if done is not None:
+            batch.commits[tp] = done
+
+    async def _process_partition(self, batch: _Batch, tp: TopicPartition, records: list[Any]) -> int | None:
+        """Handle one partition's records in order; return the offset to commit (None: nothing done).
+
+        Records are decoded and prepared one by one, and the prepared ones are applied together in one
+        transaction (a group) when the group is full, when it has waited long enough, before a record that
+        stops the partition, and at the end. Each record keeps its own inbox row and outbox rows; if the
+        group's transaction fails, its records are applied again one transaction each, so only the record
+        that fails is retried or dead-lettered.
+        """
+        done: int | None = None
+        group: list[_Ready | int] = []  # prepared records, and offsets of records finished without one
+        group_started = 0.0
+        for record in records:
+            if group and (len(group) >= GROUP_RECORDS or time.monotonic() - group_started >= GROUP_LINGER_S):
+                finished = await self._apply(batch, group)
+                if finished < len(group):
+                    return _offset_after(group, finished, done)
+                done, group = _offset_after(group, finished, done), []
+            if batch.paused or self._stopping or time.monotonic() > batch.deadline:
+                batch.consumer.seek(tp, record.offset)  # read again, by this consumer or the next owner
+                break
+            route, attempt = self._by_topic[record.topic]
+            headers = headers_of(record.headers)
+            if attempt > 0 and self._not_yet_due(batch.consumer, tp, record, headers):
+                break
+            step = await self._ready(batch, tp, record, headers, route, attempt)
+            if step is False:
+                break  # the partition was rewound to this record
+            if not group:
+                group_started = time.monotonic()
+            group.append(record.offset if step is True else step)
+        if group:
+            finished = await self._apply(batch, group)
+            done = _offset_after(group, finished, done)
+        return done
+
+    async def _ready(
+        self,
+        batch: _Batch,
+        tp: TopicPartition,
+        record: Any,
+        headers: dict[str, str],
+        route: _Route[Any],
+        attempt: int,
+    ) -> _Ready | bool:
+        """Decode a record and run its handler's ``prepare`` step (external I/O, before any transaction).
+
+        Returns the prepared record; True when the record is finished without a transaction (a duplicate,
+        or a failure handed to a retry or the dead-letter topic); False when the partition was rewound to it.
+        """
         started = time.perf_counter()
-        span_ctx = extract_context(headers)
-        with tracer("etsygen.kafka").start_as_current_span(
+        span = tracer("etsygen.kafka").start_span(
             f"consume {route.topic}",
-            context=span_ctx,
+            context=extract_context(headers),
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "kafka",
                 "messaging.destination.name": record.topic,
                 "messaging.consumer.group.name": self.group,
             },
-        ) as span:
-            try:
-                outcome = await self._handle(record, headers, route)
-                EVENTS_CONSUMED.labels(self.service, route.topic, outcome).inc()
-                await self._commit(msg)
-            except PauseConsumption as pause:
-                await self._pause(msg, record, pause)
-            except Exception as exc:
-                span.record_exception(exc)
-                await self._fail(msg, record, headers, route, attempt, exc)
-            finally:
-                HANDLER_SECONDS.labels(self.service, route.topic).observe(time.perf_counter() - started)
-                log_context.reset(token)
-                self._inflight -= 1
-                if self._inflight == 0:
-                    self._idle.set()
-
-    async def _commit(self, msg: KafkaMessage) -> None:
-        """Commit after the handler's transaction committed. A failed commit (a rebalance) is not a handler
-        failure: the record will be delivered again and the inbox skips it."""
+        )
+        token = log_context.set({})
         try:
-            await msg.ack()
-        except Exception as exc:
-            log.warning("offset commit failed; the record may be redelivered", extra={"error": repr(exc)})
-
-    async def _handle(self, record: Any, headers: dict[str, str], route: _Route[Any]) -> str:
-        event_id = require_id(headers)
-        event = msgspec.json.decode(record.value, type=route.body)
-        bind(job_id=getattr(event, "job_id", None), event_id=event_id)
-        prepare = getattr(route.handler, "prepare", None)
-        prepared = None
-        if prepare is not None:
-            # Slow external work (HTTP calls) runs before the transaction, so no connection is held open
-            # meanwhile; a record already handled is skipped without repeating that work.
-            if await self._already_handled(event_id):
-                return self._skip_duplicate(route)
-            prepared = await prepare(event)
-        async with self._pool.acquire() as conn, conn.transaction():
-            fresh = await conn.fetchval(
-                "INSERT INTO inbox (consumer_group, event_id, topic) VALUES ($1, $2, $3) "
-                "ON CONFLICT DO NOTHING RETURNING true",
-                self.group,
-                event_id,
-                route.topic,
-            )
-            if not fresh:
-                return self._skip_duplicate(route)
-            ctx = HandlerContext(
-                conn=conn, headers=headers, topic=route.topic, source=self.service, prepared=prepared
-            )
-            await route.handler(ctx, event)
-            await enqueue(conn, ctx.emitted)
-        return "ok"
-
-    async def _already_handled(self, event_id: str) -> bool:
-        async with self._pool.acquire() as conn:
-            return bool(
-                await conn.fetchval(
-                    "SELECT true FROM inbox WHERE consumer_group = $1 AND event_id = $2", self.group, event_id
+            with trace.use_span(span, end_on_exit=False):
+                event_id = require_id(headers)
+                event = msgspec.json.decode(record.value, type=route.body)
+                bind(job_id=getattr(event, "job_id", None), event_id=event_id)
+                prepare = getattr(route.handler, "prepare", None)
+                prepared = None
+                if prepare is not None:
+                    # Slow external work (HTTP calls) runs before the transaction, so no connection is held
+                    # open meanwhile; a record already handled is skipped without repeating that work.
+                    if event_id in batch.handled:
+                        self._finish(route, "duplicate", span, started)
+                        return True
+                    prepared = await prepare(event)
+                return _Ready(
+                    record=record,
+                    tp=tp,
+                    headers=headers,
+                    route=route,
+                    attempt=attempt,
+                    event_id=event_id,
+                    event=event,
+                    prepared=prepared,
+                    span=span,
+                    log_fields=dict(log_context.get() or {}),
+                    locks=list(locks(event)) if (locks := getattr(route.handler, "locks", None)) else [],
+                    work_s=time.perf_counter() - started,
                 )
+        except PauseConsumption as pause:
+            self._pause(batch, tp, record, pause)
+            self._finish(route, None, span, started)
+            return False
+        except Exception as exc:
+            span.record_exception(exc)
+            handed_on = await self._fail(record, headers, route, attempt, exc)
+            if not handed_on:
+                batch.consumer.seek(tp, record.offset)
+                await asyncio.sleep(1.0)  # the broker refused the hand-over: do not spin
+            self._finish(route, None, span, started)
+            return handed_on
+        finally:
+            log_context.reset(token)
+
+    async def _apply(self, batch: _Batch, group: list[_Ready | int]) -> int:
+        """Apply a group's prepared records; return how many leading entries are finished (the partition is
+        rewound to the first that is not).
+
+        When a handler fails inside the group's transaction, the records before it are applied again
+        without it, the failing record goes to its retry topic (or the dead-letter topic, or pauses the
+        consumer) exactly as it would alone, and the records after it form the next group. Its handler is
+        not called a second time for this delivery.
+        """
+        start = 0
+        while True:
+            positions = [i for i in range(start, len(group)) if isinstance(group[i], _Ready)]
+            if not positions:
+                return len(group)
+            if len(positions) == 1:
+                only = group[positions[0]]
+                assert isinstance(only, _Ready)
+                return len(group) if await self._apply_alone(batch, only) else positions[0]
+            items = [entry for entry in group[start:] if isinstance(entry, _Ready)]
+            failure = await self._apply_together(batch, items)
+            if failure is None:
+                return len(group)
+            failed, exc = failure
+            if failed is None:  # not one record's fault (the inbox or outbox statement, the commit)
+                for position in positions:
+                    entry = group[position]
+                    assert isinstance(entry, _Ready)
+                    if not await self._apply_alone(batch, entry):
+                        return position
+                return len(group)
+            failed_at = positions[failed]
+            if failed > 0:
+                finished = await self._apply(batch, group[start:failed_at])
+                if finished < failed_at - start:
+                    return start + finished
+            entry = group[failed_at]
+            assert isinstance(entry, _Ready)
+            if not await self._failed(batch, entry, exc):
+                return failed_at
+            start = failed_at + 1
+
+    async def _apply_together(
+        self, batch: _Batch, items: list[_Ready]
+    ) -> tuple[int | None, Exception] | None:
+        """One transaction for the group: every inbox row in one statement, each handler, every outbox row.
+
+        Returns None when it committed; otherwise (nothing applied) the index of the record whose handler
+        failed (None when the failure was no handler's) and the exception.
+        """
+        contexts: list[HandlerContext | None] = []
+        running: int | None = None
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await take_locks(conn, [key for item in items for key in item.locks])
+                fresh = set(
+                    await conn.fetchval(
+                        "WITH new AS (INSERT INTO inbox (consumer_group, event_id, topic) "
+                        "SELECT $1, event_id, topic "
+                        "FROM unnest($2::text[], $3::text[]) AS r(event_id, topic) "
+                        "ON CONFLICT DO NOTHING RETURNING event_id) "
+                        "SELECT coalesce(array_agg(event_id), '{}') FROM new",
+                        self.group,
+                        [item.event_id for item in items],
+                        [item.route.topic for item in items],
+                    )
+                )
+                shared: dict[Any, Any] = {}
+                for position, item in enumerate(items):
+                    if item.event_id not in fresh:
+                        contexts.append(None)
+                        continue
+                    fresh.discard(item.event_id)  # the same event twice in a group: the second is a duplicate
+                    running = position
+                    contexts.append(await self._call_handler(conn, item, shared))
+                    running = None
+                await enqueue(conn, [e for ctx in contexts if ctx is not None for e in ctx.emitted])
+        except Exception as exc:
+            if running is None:
+                log.info(
+                    "group transaction failed; applying its records one at a time",
+                    extra={"records": len(items), "error": repr(exc)},
+                )
+            return running, exc
+        for item, ctx in zip(items, contexts, strict=True):
+            self._committed(batch, item, ctx)
+        return None
+
+    async def _apply_alone(self, batch: _Batch, item: _Ready) -> bool:
+        """One transaction for one record: True when finished, False when the partition was rewound to it."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await take_locks(conn, item.locks)
+                fresh = await conn.fetchval(
+                    "INSERT INTO inbox (consumer_group, event_id, topic) VALUES ($1, $2, $3) "
+                    "ON CONFLICT DO NOTHING RETURNING true",
+                    self.group,
+                    item.event_id,
+                    item.route.topic,
+                )
+                ctx = await self._call_handler(conn, item, {}) if fresh else None
+                if ctx is not None:
+                    await enqueue(conn, ctx.emitted)
+        except Exception as exc:
+            return await self._failed(batch, item, exc)
+        self._committed(batch, item, ctx)
+        return True
+
+    async def _failed(self, batch: _Batch, item: _Ready, exc: Exception) -> bool:
+        """A prepared record's transaction failed: pause for an open breaker, otherwise hand the record to
+        its next retry topic or the dead-letter topic. True when finished, False when rewound to it."""
+        if isinstance(exc, PauseConsumption):
+            self._pause(batch, item.tp, item.record, exc)
+            self._finish(item.route, None, item.span, None, item.work_s)
+            return False
+        item.span.record_exception(exc)
+        token = log_context.set(dict(item.log_fields))
+        try:
+            handed_on = await self._fail(item.record, item.headers, item.route, item.attempt, exc)
+        finally:
+            log_context.reset(token)
+        if not handed_on:
+            batch.consumer.seek(item.tp, item.record.offset)
+            await asyncio.sleep(1.0)  # the broker refused the hand-over: do not spin
+        self._finish(item.route, None, item.span, None, item.work_s)
+        return handed_on
+
+    async def _call_handler(self, conn: Any, item: _Ready, shared: dict[Any, Any]) -> HandlerContext:
+        """Run the route's handler for one prepared record in the open transaction."""
+        ctx = HandlerContext(
+            conn=conn,
+            headers=item.headers,
+            topic=item.route.topic,
+            source=self.service,
+            prepared=item.prepared,
+            shared=shared,
+        )
+        started = time.perf_counter()
+        token = log_context.set(dict(item.log_fields))
+        try:
+            with trace.use_span(item.span, end_on_exit=False):
+                await item.route.handler(ctx, item.event)
+        finally:
+            log_context.reset(token)
+            item.work_s += time.perf_counter() - started
+        return ctx
+
+    def _committed(self, batch: _Batch, item: _Ready, ctx: HandlerContext | None) -> None:
+        """After the transaction committed: the handler's callbacks, metrics, the span."""
+        if ctx is None:
+            log.info("duplicate event skipped", extra={"topic": item.route.topic, "event_id": item.event_id})
+            self._finish(item.route, "duplicate", item.span, None, item.work_s)
+            return
+        for callback in ctx.committed:
+            callback()
+        batch.handled.add(item.event_id)  # the same event again in this batch: prepare is not repeated
+        self._finish(item.route, "ok", item.span, None, item.work_s)
+
+    def _finish(
+        self, route: _Route[Any], outcome: str | None, span: Any, started: float | None, work_s: float = 0.0
+    ) -> None:
+        if outcome is not None:
+            EVENTS_CONSUMED.labels(self.service, route.topic, outcome).inc()
+        seconds = time.perf_counter() - started if started is not None else work_s
+        HANDLER_SECONDS.labels(self.service, route.topic).observe(seconds)
+        span.end()
+
+    async def _commit(self, consumer: Any, offsets: dict[TopicPartition, int]) -> None:
+        """Commit after the handlers' transactions committed. A failed commit (a rebalance) is not a handler
+        failure: the records will be delivered again and the inbox skips them."""
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except Exception as exc:
+            log.warning("offset commit failed; records may be redelivered", extra={"error": repr(exc)})
+
+    async def _handled_ids(self, records: Sequence[Any]) -> set[str]:
+        """Event ids of the batch already in the inbox, read in one query, for routes with a ``prepare``
+        step (their slow external work is skipped for a record already handled)."""
+        ids = []
+        for record in records:
+            route, _ = self._by_topic[record.topic]
+            if getattr(route.handler, "prepare", None) is None:
+                continue
+            for key, value in record.headers or ():
+                if key == "ce_id":
+                    ids.append(value.decode(errors="replace"))
+        if not ids:
+            return set()
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT event_id FROM inbox WHERE consumer_group = $1 AND event_id = ANY($2::text[])",
+                self.group,
+                ids,
             )
+        return {row["event_id"] for row in rows}
 
-    def _skip_duplicate(self, route: _Route[Any]) -> str:
-        log.info("duplicate event skipped", extra={"topic": route.topic})
-        return "duplicate"
-
-    async def _not_yet_due(self, msg: KafkaMessage, record: Any, headers: dict[str, str]) -> bool:
+    def _not_yet_due(self, consumer: Any, tp: TopicPartition, record: Any, headers: dict[str, str]) -> bool:
         """On a retry topic: if the record is not due, rewind to it and pause its partition until it is."""
         due_ms = int(headers.get(RETRY_DUE, "0") or 0)
         wait = due_ms / 1000 - time.time()
         if wait <= 0:
             return False
-        tp = TopicPartition(record.topic, record.partition)
-        consumer = msg.consumer
         consumer.seek(tp, record.offset)
-        consumer.pause(tp)  # type: ignore[attr-defined]
+        consumer.pause(tp)
         self._schedule_resume(consumer, [tp], wait)
         return True
 
@@ -424,24 +768,27 @@ class EventConsumer:
         self._resume_handles = [h for h in self._resume_handles if h.when() > now and not h.cancelled()]
         self._resume_handles.append(loop.call_later(delay, resume))
 
-    async def _pause(self, msg: KafkaMessage, record: Any, pause: PauseConsumption) -> None:
-        consumer = msg.consumer
-        tp = TopicPartition(record.topic, record.partition)
+    def _pause(self, batch: _Batch, tp: TopicPartition, record: Any, pause: PauseConsumption) -> None:
+        """A dependency is down: rewind to the record and pause every partition; the rest of the batch is
+        rewound too, as each partition reaches its next record."""
+        consumer = batch.consumer
+        batch.paused = True
         consumer.seek(tp, record.offset)
-        assigned = list(consumer.assignment())  # type: ignore[attr-defined]
-        consumer.pause(*assigned)  # type: ignore[attr-defined]
+        assigned = list(consumer.assignment())
+        consumer.pause(*assigned)
         log.warning("consumer paused", extra={"reason": pause.reason, "seconds": pause.seconds})
         self._schedule_resume(consumer, assigned, pause.seconds)
 
     async def _fail(
         self,
-        msg: KafkaMessage,
         record: Any,
         headers: dict[str, str],
         route: _Route[Any],
         attempt: int,
         exc: BaseException,
-    ) -> None:
+    ) -> bool:
+        """Hand a failed record to its next retry topic or to the dead-letter topic. True once the broker
+        acknowledged it (the record's offset may be committed); False if the hand-over failed."""
         now_ms = int(time.time() * 1000)
         retryable = is_retryable(exc)
         first = headers.get(dlh.FIRST_FAILURE) or _iso(now_ms)
@@ -477,13 +824,11 @@ class EventConsumer:
         except Exception:
             # The failure could not be handed on: do not commit; the record is delivered again.
             log.exception("could not publish failed record; rewinding")
-            await msg.nack()
-            await asyncio.sleep(1.0)
-            return
-        await self._commit(msg)
+            return False
         EVENTS_CONSUMED.labels(
             self.service, route.topic, "retried" if target != contracts.DEADLETTER else "deadlettered"
         ).inc()
+        return True
 
     def cancel_timers(self) -> None:
         """Cancel pending partition resumes (shutdown)."""

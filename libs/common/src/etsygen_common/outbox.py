@@ -147,9 +147,16 @@ class OutboxRelay:
             try:
                 await self._loop()
             finally:
-                with contextlib.suppress(Exception):
+                try:
                     await lock_conn.remove_listener(self.channel, self._on_notify)
                     await lock_conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+                except Exception:
+                    # The pool does not reset session state (db.create_pool): a connection that may still
+                    # hold the lock or listen must not go back to it.
+                    lock_conn.terminate()
+                except BaseException:  # cancelled during the clean-up
+                    lock_conn.terminate()
+                    raise
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -152,7 +152,10 @@ class ServiceRuntime:
             return
         self._stopping = True
         grace = self.settings.service.shutdown_grace_s
-        # Stop fetching new records; subscribers finish the one they are handling.
+        # Stop fetching new records; the consumer finishes the record it is handling, commits what its batch
+        # has done and leaves the rest of the batch to be fetched again.
+        if self.consumer is not None:
+            self.consumer.stop_taking_records()
         for sub in list(self.broker.subscribers):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(sub.stop(), grace)

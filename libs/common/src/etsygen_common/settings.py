@@ -190,6 +190,19 @@ class KafkaSettings(SettingsSection, frozen=True, kw_only=True):
     replication_factor: Annotated[int, doc("Replication factor of topics created at start", ge=1)] = 1
     request_timeout_ms: Annotated[int, doc("Producer/consumer request timeout in ms", ge=1000)] = 30_000
     max_poll_interval_ms: Annotated[int, doc("Consumer max.poll.interval.ms", ge=10_000)] = 300_000
+    batch_records: Annotated[
+        int, doc("Records a consumer fetches at once and handles before one offset commit", ge=1, le=10_000)
+    ] = 100
+    batch_max_s: Annotated[
+        float,
+        doc(
+            "Longest a consumer works on one fetched batch before committing; the rest is fetched again", gt=0
+        ),
+    ] = 5.0
+    partition_concurrency: Annotated[
+        int,
+        doc("Partitions of a fetched batch a consumer handles at once (each partition stays in order)", ge=1),
+    ] = 4
 
     def topic(self, name: str) -> str:
         """Return the physical topic name for a logical one."""

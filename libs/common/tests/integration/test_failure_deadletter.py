@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -22,19 +21,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from etsygen_common import contracts
 from etsygen_common.contracts import deadletter as dlh
-from etsygen_common.db import create_pool
 from etsygen_common.envelope import headers_of, wrap
 from etsygen_common.kafka import (
     STACK_LIMIT,
-    EventConsumer,
     FatalError,
-    KafkaPublisher,
-    create_broker,
-    ensure_topics,
     retry_topic,
 )
-from etsygen_common.migrations import common_migrations_dir, migrate
-from etsygen_common.settings import CommonSettings
+from etsygen_common.testing.consumers import ConsumerGroup, consumer_schema
 from etsygen_common.testing.plugin import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -45,13 +38,8 @@ PARTITION = 0
 
 
 @dataclass
-class Harness:
-    settings: CommonSettings
-    pool: Any
-    group: str
+class Harness(ConsumerGroup):
     handled: list[str] = field(default_factory=list)
-    broker: Any = None
-    publisher: Any = None
 
     async def handler(self, ctx: Any, event: contracts.ResearchRequested) -> None:
         self.handled.append(event.job_id)
@@ -59,27 +47,14 @@ class Harness:
             _recurse(60)
         await ctx.conn.execute("INSERT INTO effects (job_id) VALUES ($1)", event.job_id)
 
-    async def start(self) -> None:
-        self.broker = create_broker(self.settings.kafka, client_id=f"test-{self.group}")
-        self.publisher = KafkaPublisher(self.broker, self.settings.kafka)
-        consumer = EventConsumer(
-            self.broker,
-            self.pool,
-            self.settings.kafka,
+    async def start_consuming(self) -> None:
+        await self.start(
+            TOPIC,
+            contracts.ResearchRequested,
+            self.handler,
             service="test-deadletter",
-            group=self.group,
-            publisher=self.publisher,
             retry_delays=(1.0, 1.0, 1.0),
         )
-        consumer.subscribe(TOPIC, contracts.ResearchRequested, self.handler)
-        await ensure_topics(self.settings.kafka, consumer.topics)
-        consumer.attach()
-        await self.broker.start()
-
-    async def stop(self) -> None:
-        await self.broker.stop()
-        await self.publisher.close()
-        self.broker = self.publisher = None
 
     async def send_raw(
         self, value: bytes, headers: dict[str, str], *, timestamp_ms: int | None = None
@@ -154,24 +129,16 @@ def _ms(iso: str) -> float:
 @pytest.fixture
 async def harness(make_settings: Any, pg_url: str, schema: str) -> AsyncIterator[Harness]:
     settings = make_settings()
-    await migrate(pg_url, schema, {"common": common_migrations_dir()})
-    pool = await create_pool(settings.postgres, schema)
-    async with pool.acquire() as conn:
-        await conn.execute("CREATE TABLE effects (job_id text NOT NULL)")
-    h = Harness(settings=settings, pool=pool, group=f"g-{uuid.uuid4().hex[:8]}")
-    yield h
-    if h.broker is not None:
+    async with consumer_schema(settings, schema, "CREATE TABLE effects (job_id text NOT NULL)") as pool:
+        h = Harness(settings=settings, pool=pool)
+        yield h
         await h.stop()
-    await pool.close()
-    conn = await asyncpg.connect(pg_url)
-    await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    await conn.close()
 
 
 async def test_fatal_records_are_dead_lettered_at_once_with_failure_headers_and_never_seen_again(
     harness: Harness,
 ) -> None:
-    await harness.start()
+    await harness.start_consuming()
     started_ms = time.time() * 1000
     undecodable_headers = {"ce_id": "bad-json", "traceparent": _traceparent()}
     undecodable = await harness.send_raw(b"not json", undecodable_headers, timestamp_ms=1_700_000_000_000)
@@ -247,7 +214,7 @@ async def test_fatal_records_are_dead_lettered_at_once_with_failure_headers_and_
     await harness.stop()
     harness.handled.clear()
     after = await harness.send_event("ok-2")
-    await harness.start()
+    await harness.start_consuming()
     await wait_until(lambda: "ok-2" in harness.handled, timeout=60, what="the restarted consumer to catch up")
     assert harness.handled == ["ok-2"]
     assert len(await harness.read(contracts.DEADLETTER)) == 3

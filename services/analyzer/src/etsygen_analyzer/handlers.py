@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime
 
@@ -80,8 +81,13 @@ class ListingsScrapedHandler:
             trend=trend,
         )
         ctx.emit(trend, event_id=trend_id)
-        SCORES.observe(result.score)
-        ANALYSIS_SECONDS.observe(time.perf_counter() - started)
+        ctx.on_commit(functools.partial(_observe, result.score, time.perf_counter() - started))
+
+
+def _observe(score: float, seconds: float) -> None:
+    """Metrics of one analysis, counted once its transaction committed."""
+    SCORES.observe(score)
+    ANALYSIS_SECONDS.observe(seconds)
 
 
 def _observed_at(event: ListingsScraped) -> float:

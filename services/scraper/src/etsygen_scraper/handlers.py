@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -165,8 +166,7 @@ class KeywordScrapeHandler:
             ctx.conn, run_id, event.keyword, observed_at, result.listings
         )
         await repository.insert_shop_snapshots(ctx.conn, observed_at, result.shops)
-        LISTINGS_STORED.inc(stored)
-        KEYWORDS_SCRAPED.labels("ok").inc()
+        ctx.on_commit(functools.partial(_count_scraped, stored))
         ctx.emit(
             to_listings_scraped(
                 result,
@@ -213,3 +213,9 @@ class KeywordScrapeHandler:
             synthetic=synthetic,
             started_at=fetched.started_at,
         )
+
+
+def _count_scraped(listings: int) -> None:
+    """Metrics of one scraped keyword, counted once its transaction committed."""
+    LISTINGS_STORED.inc(listings)
+    KEYWORDS_SCRAPED.labels("ok").inc()

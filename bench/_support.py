@@ -224,14 +224,17 @@ async def timed_phase(
         return await count_done() >= goal
 
     started = time.perf_counter()
+    cpu_started = time.process_time()
     await publish_all(kafka, events)
     published = time.perf_counter() - started
     finished = await wait_until(
         done, timeout=600, what=f"{label}: {len(events)} events handled", interval=0.02
     )
     elapsed = finished - started
+    cpu = time.process_time() - cpu_started
     print(
         f"{label:<46} {len(events) / elapsed:9,.1f} events/s "
-        f"({len(events)} in {elapsed:.2f}s; publishing took {published:.2f}s)"
+        f"({len(events)} in {elapsed:.2f}s; publishing took {published:.2f}s; "
+        f"this process used {cpu:.2f} CPU s, {cpu / len(events) * 1000:.2f} ms per event)"
     )
     return elapsed

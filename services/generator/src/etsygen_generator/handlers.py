@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,8 +43,9 @@ from etsygen_generator.domain.guards import (
     BrandBlocklist,
     DuplicateThresholds,
     ExistingProduct,
-    Fingerprint,
     GuardRejection,
+    PendingProducts,
+    ProductIndex,
     check_brands,
     check_budget,
     check_near_duplicate,
@@ -62,8 +64,9 @@ from etsygen_generator.metrics import (
 
 log = get_logger(__name__)
 
-FINGERPRINT_CACHE = 100_000
-"""Products whose near-duplicate fingerprints one generator process keeps (about 1 KB each)."""
+OWNER_INDEXES = 1_000
+"""Owners whose newest products one generator process keeps indexed (about 1 KB per product; least
+recently used owners go first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,25 +112,35 @@ class TrendScoredHandler:
         self._budget = budget
         self._max_attempts = max_attempts
         self.pool = pool
-        self._fingerprints: dict[str, Fingerprint] = {}
+        self._owners: dict[str, ProductIndex] = {}
 
-    async def _recent_fingerprints(self, conn: Any, owner_id: str) -> list[Fingerprint]:
-        """The owner's most recent products as fingerprints, read in the handler's transaction.
+    def locks(self, trend: TrendScored) -> list[str]:
+        """The owner's products lock (see :func:`repository.owner_products_lock`), taken by the consumer at
+        the start of the transaction."""
+        return [repository.owner_products_lock(trend.owner_id)]
 
-        The ids come from the database every time (so products stored by other processes count); titles and
-        tags are read and tokenised only for products this process has not seen yet. Products are immutable.
+    async def _owner_products(self, ctx: HandlerContext, owner_id: str) -> PendingProducts:
+        """The owner's newest products as this transaction sees them (once per transaction and owner).
+
+        The transaction holds the owner's lock (:meth:`locks`), so it reads only the products stored since
+        the newest one this process knows: no process can store one for this owner meanwhile. Those are
+        committed, so the in-memory index takes them at once; what this transaction stores joins the index
+        when it commits.
         """
-        ids = await repository.recent_product_ids(conn, owner_id)
-        known = self._fingerprints
-        missing = [product_id for product_id in ids if product_id not in known]
-        if missing:
-            for product in await repository.products_by_id(conn, missing):
-                known[product.product_id] = fingerprint(product)
-        prints = [known[product_id] for product_id in ids if product_id in known]
-        if len(known) > FINGERPRINT_CACHE:
-            for product_id in list(known)[: len(known) - FINGERPRINT_CACHE // 2]:  # the oldest half
-                del known[product_id]
-        return prints
+        key = ("owner-products", owner_id)
+        view: PendingProducts | None = ctx.shared.get(key)
+        if view is not None:
+            return view
+        index = self._owners.pop(owner_id, None) or ProductIndex(repository.RECENT_PRODUCTS)
+        self._owners[owner_id] = index  # most recently used last
+        if len(self._owners) > OWNER_INDEXES:
+            del self._owners[next(iter(self._owners))]
+        newer = await repository.products_after(ctx.conn, owner_id, index.last_seq, index.limit)
+        index.extend((seq, fingerprint(product)) for seq, product in newer)
+        view = PendingProducts(index)
+        ctx.shared[key] = view
+        ctx.on_commit(view.commit)
+        return view
 
     async def prepare(self, trend: TrendScored) -> list[_Outcome]:
         """Gate the niche, check the budget, and ask the provider for each concept."""
@@ -192,8 +205,7 @@ class TrendScoredHandler:
     async def __call__(self, ctx: HandlerContext, trend: TrendScored) -> None:
         """Apply the prepared outcomes in the consumer's transaction."""
         outcomes: list[_Outcome] = ctx.prepared
-        existing: list[Fingerprint] = []
-        existing_loaded = False
+        products: PendingProducts | None = None
         for outcome in outcomes:
             event_id = deterministic_id("concept", ctx.event_id, str(outcome.index))
             if outcome.usage is not None:
@@ -204,12 +216,12 @@ class TrendScoredHandler:
                     outcome.usage,
                     "generated" if outcome.rejection is None else "rejected",
                 )
-                _count_usage(outcome.usage)
+                ctx.on_commit(functools.partial(_count_usage, outcome.usage))
             rejection = outcome.rejection
             if rejection is None and outcome.concept is not None:
-                if not existing_loaded:
-                    existing = await self._recent_fingerprints(ctx.conn, trend.owner_id)
-                    existing_loaded = True
+                if products is None:
+                    products = await self._owner_products(ctx, trend.owner_id)
+                existing = products.candidates(outcome.concept, self._thresholds)
                 rejection = check_near_duplicate(outcome.concept, existing, self._thresholds)
             if (
                 rejection is not None
@@ -218,7 +230,7 @@ class TrendScoredHandler:
                 or outcome.usage is None
             ):
                 reason = rejection.reason if rejection else "provider_failed"
-                PRODUCTS.labels("rejected", reason).inc()
+                ctx.on_commit(PRODUCTS.labels("rejected", reason).inc)
                 ctx.emit(
                     ProductRejected(
                         job_id=trend.job_id,
@@ -248,18 +260,18 @@ class TrendScoredHandler:
                 concept_index=outcome.index,
                 expected_concepts=outcome.expected,
             )
-            if await repository.insert_product(ctx.conn, product):
-                PRODUCTS.labels("generated", "").inc()
-                # Compared with this event's later concepts; the cache learns it from the database once the
-                # transaction has committed (a rolled-back product must not be remembered).
-                existing.append(
+            seq = await repository.insert_product(ctx.conn, product)
+            if seq is not None:
+                ctx.on_commit(PRODUCTS.labels("generated", "").inc)
+                if products is None:
+                    products = await self._owner_products(ctx, trend.owner_id)
+                concept = product.concept
+                # Compared with later concepts at once; in the index only once the transaction committed.
+                products.add(
+                    seq,
                     fingerprint(
-                        ExistingProduct(
-                            product_id=product.product_id,
-                            title=product.concept.title,
-                            tags=product.concept.tags,
-                        )
-                    )
+                        ExistingProduct(product_id=product.product_id, title=concept.title, tags=concept.tags)
+                    ),
                 )
             ctx.emit(product, event_id=event_id)
 
@@ -361,7 +373,7 @@ class PublishHandler:
             state=state,
             by=event.requested_by,
         )
-        LISTINGS_CREATED.inc()
+        ctx.on_commit(LISTINGS_CREATED.inc)
         ctx.emit(
             ListingPublished(
                 job_id=event.job_id,

@@ -1,9 +1,9 @@
 """The concept handler's near-duplicate guard against the owner's products in PostgreSQL.
 
-The handler reads the ids of the owner's 500 most recent products in its transaction and keeps the
-fingerprints (title words, tag keys) of products it has already read. These tests check that what the
-database holds decides, not what the process remembers: products stored by another process count, products
-of other owners do not, and a product whose transaction rolled back is not remembered.
+The handler keeps each owner's newest products in memory and, under the owner's lock, reads only what was
+stored since. These tests check that what the database holds decides, not what the process remembers:
+products stored by another process count, products of other owners do not, a product whose transaction
+rolled back is not remembered, and only the newest products are compared.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import pytest
 from etsygen_common.breaker import Breaker
 from etsygen_common.contracts import ProductGenerated, ProductRejected, TrendScored
 from etsygen_common.db import create_pool
-from etsygen_common.kafka import HandlerContext
+from etsygen_common.kafka import HandlerContext, take_locks
 from etsygen_common.migrations import migrate_service
+from etsygen_generator.adapters import repository
 from etsygen_generator.adapters.providers import build_provider
-from etsygen_generator.adapters.repository import products_by_id, recent_product_ids
+from etsygen_generator.adapters.repository import products_after
 from etsygen_generator.bootstrap import MIGRATIONS
 from etsygen_generator.domain.guards import AIBudget, BrandBlocklist, DuplicateThresholds
 from etsygen_generator.handlers import TrendScoredHandler
@@ -74,6 +75,7 @@ async def _handle(handler: TrendScoredHandler, pool: Any, trend: TrendScored, *,
     async with pool.acquire() as conn:
         tx = conn.transaction()
         await tx.start()
+        await take_locks(conn, handler.locks(trend))
         ctx = HandlerContext(
             conn=conn,
             headers={"ce_id": str(uuid.uuid4())},
@@ -83,6 +85,9 @@ async def _handle(handler: TrendScoredHandler, pool: Any, trend: TrendScored, *,
         )
         await handler(ctx, trend)
         await (tx.commit() if commit else tx.rollback())
+    if commit:
+        for callback in ctx.committed:  # as the consumer does once the transaction committed
+            callback()
     (emitted,) = ctx.emitted
     return emitted
 
@@ -123,16 +128,25 @@ async def test_a_rolled_back_product_is_not_remembered(pool: Any) -> None:
     assert isinstance(kept, ProductGenerated)
 
 
-async def test_recent_ids_are_the_newest_products_of_the_owner(pool: Any) -> None:
+@pytest.mark.parametrize("reader", ["the writer", "a new process"])
+async def test_only_the_owners_newest_products_are_compared(
+    pool: Any, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    monkeypatch.setattr(repository, "RECENT_PRODUCTS", 2)
     owner = f"owner-{uuid.uuid4().hex[:6]}"
-    handler = _handler(pool)
+    writer = _handler(pool)
     stored = []
-    for keyword in ["boho plant pot", "gold hoop earrings", "dog bandana", "wedding guest book"]:
-        outcome = _decoded(await _handle(handler, pool, _trend(owner, keyword)))
+    for keyword in ["boho plant pot", "gold hoop earrings", "dog bandana"]:
+        outcome = _decoded(await _handle(writer, pool, _trend(owner, keyword)))
         assert isinstance(outcome, ProductGenerated)
         stored.append(outcome.product_id)
     async with pool.acquire() as conn:
-        assert await recent_product_ids(conn, owner, limit=3) == stored[::-1][:3]
-        assert await recent_product_ids(conn, "nobody") == []
-        products = await products_by_id(conn, stored[:2])
-    assert {product.product_id for product in products} == set(stored[:2])
+        newest = await products_after(conn, owner, 0, limit=2)
+        assert [product.product_id for _, product in newest] == stored[1:]
+        assert await products_after(conn, owner, newest[-1][0]) == []
+    process = writer if reader == "the writer" else _handler(pool)
+    # The plant pot is the third newest: the same concept again duplicates nothing that is compared.
+    rejected = _decoded(await _handle(process, pool, _trend(owner, "dog bandana")))
+    assert isinstance(rejected, ProductRejected)
+    again = _decoded(await _handle(process, pool, _trend(owner, "boho plant pot")))
+    assert isinstance(again, ProductGenerated), again

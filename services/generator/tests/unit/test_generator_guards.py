@@ -15,6 +15,8 @@ from etsygen_generator.domain.guards import (
     BrandBlocklist,
     DuplicateThresholds,
     ExistingProduct,
+    PendingProducts,
+    ProductIndex,
     check_brands,
     check_budget,
     check_concept,
@@ -22,6 +24,7 @@ from etsygen_generator.domain.guards import (
     check_score_and_risk,
     check_trend,
     find_near_duplicate,
+    fingerprint,
     load_starter_terms,
     parse_blocklist,
     tag_similarity,
@@ -197,6 +200,68 @@ def test_different_products_are_not_duplicates() -> None:
         ExistingProduct(product_id="p-1", title="Vintage Rose Candle", tags=["rose candle", "soy wax"])
     ]
     assert check_near_duplicate(concept(), existing) is None
+
+
+_VOCABULARY = [
+    "cat",
+    "cats",
+    "mug",
+    "mugs",
+    "gift",
+    "for",
+    "her",
+    "boho",
+    "plant",
+    "pot",
+    "gold",
+    "ring",
+    "the",
+]
+_phrases = st.lists(st.sampled_from(_VOCABULARY), min_size=0, max_size=5).map(" ".join)
+_products = st.builds(
+    lambda title, tags: (title, tags),
+    _phrases,
+    st.lists(_phrases.filter(bool), max_size=6),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    existing=st.lists(_products, max_size=30),
+    chunk=st.integers(1, 7),
+    limit=st.integers(1, 20),
+    stored=st.integers(0, 4),
+    new=_products,
+    limits=st.tuples(*[st.sampled_from([0.0, 0.3, 0.5, 0.6, 0.8, 1.0])] * 3),
+)
+def test_the_product_index_gives_the_answer_of_comparing_the_newest_products(
+    existing: list[tuple[str, list[str]]],
+    chunk: int,
+    limit: int,
+    stored: int,
+    new: tuple[str, list[str]],
+    limits: tuple[float, float, float],
+) -> None:
+    products = [ExistingProduct(product_id=f"p-{i}", title=t, tags=g) for i, (t, g) in enumerate(existing)]
+    numbered = [(10 * (i + 1), fingerprint(product)) for i, product in enumerate(products)]  # seq with gaps
+    committed, in_transaction = numbered[: len(numbered) - stored], numbered[len(numbered) - stored :]
+    index = ProductIndex(limit)
+    for start in range(0, len(committed), chunk):  # arriving in pieces, as reads after the last seq do
+        index.extend(committed[start : start + chunk])
+    index.extend(committed[:3])  # seen again: ignored
+    assert len(index) == min(limit, len(committed))
+    view = PendingProducts(index)
+    for seq, prints in in_transaction:
+        view.add(seq, prints)
+    thresholds = DuplicateThresholds(title=limits[0], tags=limits[1], combined=limits[2])
+    concept_ = concept(title=new[0] or "x", tags=new[1])
+    newest_first = products[::-1][:limit]
+    assert find_near_duplicate(concept_, view.candidates(concept_, thresholds), thresholds) == (
+        find_near_duplicate(concept_, newest_first, thresholds)
+    )
+    view.commit()
+    assert len(index) == min(limit, len(products))
+    assert index.last_seq == (numbered[-1][0] if numbered else 0)
 
 
 def test_thresholds_are_configurable() -> None:

@@ -9,40 +9,35 @@ from etsygen_common.contracts import ProductGenerated, ProviderUsage
 from etsygen_generator.domain.guards import AIUsage, ExistingProduct
 
 RECENT_PRODUCTS = 500
-"""How many of the owner's most recent products the near-duplicate guard compares a concept with."""
+"""How many of the owner's newest products the near-duplicate guard compares a concept with."""
 
 
-async def recent_products(conn: Any, owner_id: str, limit: int = RECENT_PRODUCTS) -> list[ExistingProduct]:
-    """The owner's most recent products, for the near-duplicate guard."""
+def owner_products_lock(owner_id: str) -> str:
+    """Key of the lock that serialises the transactions checking and adding products of one owner.
+
+    Without it two concepts of the same owner handled at once (two partitions, two replicas) could each pass
+    the near-duplicate check before either product is visible to the other. With it, products of one owner
+    are stored and committed one transaction at a time, so their ``seq`` numbers grow in commit order and
+    "every product after seq N" read under the lock misses none.
+    """
+    return f"etsygen.products:{owner_id}"
+
+
+async def products_after(
+    conn: Any, owner_id: str, after_seq: int, limit: int = RECENT_PRODUCTS
+) -> list[tuple[int, ExistingProduct]]:
+    """The owner's products stored after ``after_seq`` (at most the ``limit`` newest), oldest first."""
     rows = await conn.fetch(
-        "SELECT product_id, title, tags FROM products WHERE owner_id = $1 ORDER BY created_at DESC LIMIT $2",
+        """SELECT seq, product_id::text AS id, title, tags FROM products
+           WHERE owner_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3""",
         owner_id,
+        after_seq,
         limit,
     )
     return [
-        ExistingProduct(product_id=str(r["product_id"]), title=r["title"], tags=list(r["tags"])) for r in rows
+        (r["seq"], ExistingProduct(product_id=r["id"], title=r["title"], tags=list(r["tags"])))
+        for r in reversed(rows)
     ]
-
-
-async def recent_product_ids(conn: Any, owner_id: str, limit: int = RECENT_PRODUCTS) -> list[str]:
-    """Ids of the owner's most recent products, newest first, in one row (cheap to read on every event)."""
-    ids: list[str] | None = await conn.fetchval(
-        """SELECT array_agg(product_id::text ORDER BY created_at DESC, product_id)
-           FROM (SELECT product_id, created_at FROM products
-                 WHERE owner_id = $1 ORDER BY created_at DESC LIMIT $2) AS recent""",
-        owner_id,
-        limit,
-    )
-    return ids or []
-
-
-async def products_by_id(conn: Any, product_ids: list[str]) -> list[ExistingProduct]:
-    """Titles and tags of the given products."""
-    rows = await conn.fetch(
-        "SELECT product_id::text AS id, title, tags FROM products WHERE product_id = ANY($1::uuid[])",
-        product_ids,
-    )
-    return [ExistingProduct(product_id=r["id"], title=r["title"], tags=list(r["tags"])) for r in rows]
 
 
 async def usage_today(conn: Any, owner_id: str) -> AIUsage:
@@ -77,11 +72,11 @@ async def record_usage(
     )
 
 
-async def insert_product(conn: Any, product: ProductGenerated) -> bool:
-    """Store a product; False when it exists already (redelivery)."""
-    status: str = await conn.execute(
+async def insert_product(conn: Any, product: ProductGenerated) -> int | None:
+    """Store a product; its sequence number, or None when it exists already (redelivery)."""
+    seq: int | None = await conn.fetchval(
         """INSERT INTO products (product_id, owner_id, job_id, keyword, concept_index, title, tags, body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (product_id) DO NOTHING""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (product_id) DO NOTHING RETURNING seq""",
         product.product_id,
         product.owner_id,
         product.job_id,
@@ -91,7 +86,7 @@ async def insert_product(conn: Any, product: ProductGenerated) -> bool:
         product.concept.tags,
         product,
     )
-    return status.endswith("1")
+    return seq
 
 
 async def load_product(conn: Any, product_id: str, owner_id: str) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Final, Literal
@@ -47,6 +48,8 @@ _JOINER: Final = "[\\s\\-_'\u2019.]*"
 _TERM_TOKEN: Final = re.compile(r"[^\W_]+")
 _REFERENCE_BEFORE: Final = re.compile(r"inspired\s+by\s*$")
 _REFERENCE_AFTER: Final = re.compile(r"^[\s\-]*(?:inspired|style|styled|themed|look\s*alike|dupe)\b")
+_SEPARATORS: Final = re.compile(_JOINER[:-1] + "+")
+"""What may stand between the words of a term (the joiner's characters), removed to test containment."""
 _PREFIX: Final = 3
 """Letters of a term's first word that index it (shorter words index by all their letters)."""
 
@@ -112,6 +115,7 @@ class BrandBlocklist:
             by_prefix.setdefault(key.split(" ", 1)[0][:_PREFIX], []).append(key)
         self._by_prefix = by_prefix
         self._prefix_lengths = sorted({len(prefix) for prefix in by_prefix})
+        self._joined = {key: key.replace(" ", "") for key in patterns}
 
     @classmethod
     def starter(cls, *, extra_terms: Iterable[str] = (), allowed_terms: Iterable[str] = ()) -> BrandBlocklist:
@@ -129,19 +133,26 @@ class BrandBlocklist:
         return len(self._patterns)
 
     def candidates(self, folded: str) -> list[str]:
-        """Terms that could match the folded text: those whose first word's prefix starts one of its words.
+        """Terms that could match the folded text; never misses one that does, may name some that do not.
 
-        Never misses a term that matches (see the class docstring); may name terms that do not.
+        Two necessary conditions, both cheap: a word of the text starts with the first letters of the term's
+        first word (a match starts at a word boundary with that word), and the term's words written together
+        occur in the text once separators are removed (a match is the term's words with only separators
+        between them, e.g. "spider-man" or "spiderman" for "spider man").
         """
         by_prefix = self._by_prefix
         lengths = self._prefix_lengths
-        found: dict[str, None] = {}
+        found: set[str] = set()
         for word in set(_TERM_TOKEN.findall(folded)):
             for length in lengths:
                 keys = by_prefix.get(word[:length])
                 if keys is not None:
-                    found.update(dict.fromkeys(keys))
-        return [key for key in self._patterns if key in found]  # load order, as a full scan reports
+                    found.update(keys)
+        if not found:
+            return []
+        compact = _SEPARATORS.sub("", folded)
+        joined = self._joined
+        return [key for key in self._patterns if key in found and joined[key] in compact]  # load order
 
     def contains(self, text: str) -> bool:
         """Whether any blocklisted term occurs in ``text``."""
@@ -327,6 +338,124 @@ def find_near_duplicate(
                 product_id=prints.product_id, title_similarity=by_title, tag_similarity=by_tags
             )
     return best
+
+
+class ProductIndex:
+    """The newest products of one owner, indexed by title word and tag key, to find near-duplicate candidates.
+
+    Products come in with a sequence number that grows with every product stored (the ``seq`` column); the
+    index keeps the ``limit`` newest. :func:`find_near_duplicate` compares a concept with every product;
+    :meth:`candidates` first narrows them to those that could cross a threshold, with a bound that needs
+    only counts of shared words: a title similarity ``s / (|T| + |A| - s)`` is at most ``s / |T|`` (the
+    shared words ``s`` are at most ``|A|``), so it can reach ``t`` only if ``s >= t * |T|``; the same holds
+    for tags. The candidates are then compared exactly, so the answer is the one the full comparison gives.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self._window: dict[str, tuple[int, Fingerprint]] = {}  # by product id, oldest first
+        self._by_word: dict[str, set[str]] = {}
+        self._by_tag: dict[str, set[str]] = {}
+        self.last_seq = 0
+        """Sequence number of the newest product the index has seen (0: none)."""
+
+    def __len__(self) -> int:
+        return len(self._window)
+
+    def extend(self, products: Iterable[tuple[int, Fingerprint]]) -> None:
+        """Add products newer than :attr:`last_seq`, oldest first, dropping the oldest beyond the limit."""
+        for seq, prints in sorted(products, key=lambda product: product[0]):
+            if seq <= self.last_seq or prints.product_id in self._window:
+                continue
+            self._add(seq, prints)
+            self.last_seq = seq
+        while len(self._window) > self.limit:
+            self._remove(next(iter(self._window)))
+
+    def _add(self, seq: int, prints: Fingerprint) -> None:
+        self._window[prints.product_id] = (seq, prints)
+        for word in prints.title_tokens:
+            self._by_word.setdefault(word, set()).add(prints.product_id)
+        for key in prints.tag_keys:
+            self._by_tag.setdefault(key, set()).add(prints.product_id)
+
+    def _remove(self, product_id: str) -> None:
+        _, prints = self._window.pop(product_id)
+        for postings, keys in ((self._by_word, prints.title_tokens), (self._by_tag, prints.tag_keys)):
+            for key in keys:
+                holders = postings[key]
+                holders.discard(product_id)
+                if not holders:
+                    del postings[key]
+
+    def candidates(
+        self, concept: ProductConcept, thresholds: DuplicateThresholds, *, newest: int | None = None
+    ) -> list[Fingerprint]:
+        """The products, newest first, that could be near-duplicates of ``concept`` (a superset of those that
+        are), among the ``newest`` newest (default: all the index holds)."""
+        title_tokens = _title_tokens(concept.title)
+        tag_keys = _tag_keys(concept.tags)
+        need_title = min(thresholds.title, thresholds.combined) * len(title_tokens) - _EPSILON
+        need_tags = min(thresholds.tags, thresholds.combined) * len(tag_keys) - _EPSILON
+        if need_title <= 0 or need_tags <= 0:
+            found: Iterable[str] = self._window  # the bound says nothing: every product is a candidate
+        else:
+            found = _at_least(self._by_word, title_tokens, need_title) | _at_least(
+                self._by_tag, tag_keys, need_tags
+            )
+        window = self._window
+        ranked = sorted((window[product_id] for product_id in found), key=lambda entry: -entry[0])
+        oldest_seq = self._oldest_seq_among(newest)
+        return [prints for seq, prints in ranked if seq >= oldest_seq]
+
+    def _oldest_seq_among(self, newest: int | None) -> int:
+        if newest is None or newest >= len(self._window):
+            return 0
+        if newest <= 0:
+            return self.last_seq + 1  # none of them
+        seqs = [seq for seq, _ in self._window.values()]  # ascending
+        return seqs[len(seqs) - newest]
+
+
+class PendingProducts:
+    """An owner's products as one transaction sees them: the index, plus the products the transaction stored.
+
+    :meth:`commit` hands those to the index once the transaction committed; if it rolls back they are dropped.
+    """
+
+    def __init__(self, index: ProductIndex) -> None:
+        self.index = index
+        self._stored: list[tuple[int, Fingerprint]] = []  # oldest first
+
+    def add(self, seq: int, prints: Fingerprint) -> None:
+        """A product stored in this transaction."""
+        self._stored.append((seq, prints))
+
+    def candidates(self, concept: ProductConcept, thresholds: DuplicateThresholds) -> list[Fingerprint]:
+        """Near-duplicate candidates among the owner's ``index.limit`` newest products, newest first."""
+        limit = self.index.limit
+        stored = [prints for _, prints in reversed(self._stored)][:limit]
+        return stored + self.index.candidates(concept, thresholds, newest=limit - len(stored))
+
+    def commit(self) -> None:
+        """The transaction committed: the index learns its products."""
+        self.index.extend(self._stored)
+        self._stored = []
+
+
+_EPSILON: Final = 1e-9
+
+
+def _at_least(postings: dict[str, set[str]], keys: frozenset[str], need: float) -> set[str]:
+    """Products sharing at least ``need`` of ``keys``."""
+    counts: Counter[str] = Counter()
+    for key in keys:
+        holders = postings.get(key)
+        if holders:
+            counts.update(holders)
+    return {product_id for product_id, shared in counts.items() if shared >= need}
 
 
 def check_near_duplicate(

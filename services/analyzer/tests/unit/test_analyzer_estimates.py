@@ -12,6 +12,7 @@ from etsygen_analyzer.domain.estimates import (
     build_estimates,
     estimate_monthly_revenue,
     estimate_monthly_sales,
+    sales_from_review_counts,
     sales_from_reviews,
 )
 from etsygen_analyzer.domain.scoring import score_niche
@@ -123,3 +124,27 @@ def test_estimates_are_labelled_with_unit_and_basis() -> None:
         ("monthly_revenue", "USD/month"),
     ]
     assert all(estimate.estimated and estimate.basis for estimate in estimates)
+
+
+def test_the_sales_description_follows_the_configured_review_rates() -> None:
+    sales = _sales_from_reviews([listing(1, reviews=57)])
+    assert sales is not None
+    assert sales.description.endswith("÷ 0.133 to 0.266 reviews per order")
+    # The rate range is worked out once per config object; a changed config gets its own.
+    halved = msgspec.structs.replace(RATE, default=RATE.default / 2)
+    assert RATE.plausible_rates == "0.133 to 0.266"
+    assert halved.plausible_rates == "0.0665 to 0.133"
+
+
+def test_sales_from_counts_gathered_elsewhere_match_sales_from_the_listings() -> None:
+    niche_listings = [listing(1, reviews=38, taxonomy_id=66), listing(2, reviews=0), listing(3)]
+    for rate in (RATE, msgspec.structs.replace(RATE, by_taxonomy={66: 0.095})):
+        assert sales_from_review_counts(
+            niche_listings, listings_used=2, reviews_total=38, review_window_days=30, review_rate=rate
+        ) == sales_from_reviews(niche_listings, 30, rate)
+    assert (
+        sales_from_review_counts(
+            niche_listings, listings_used=0, reviews_total=0, review_window_days=30, review_rate=RATE
+        )
+        is None
+    )

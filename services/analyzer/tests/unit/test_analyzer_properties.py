@@ -9,7 +9,7 @@ from analyzer_builders import CONFIG, NOW, scraped
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etsygen_analyzer.domain.scoring import score_niche
+from etsygen_analyzer.domain.scoring import listing_rating, score_niche, unique_listings
 from etsygen_common.contracts.base import Money
 from etsygen_common.contracts.listings import ListingSample, ListingsScraped, ShopSample
 
@@ -31,7 +31,10 @@ listings = st.builds(
     taxonomy_id=st.none() | st.integers(min_value=1, max_value=3),
     created_at=st.none() | st.integers(min_value=1_600_000_000, max_value=1_767_000_000),
     reviews_in_window=st.none() | st.integers(min_value=0, max_value=500),
-    rating=st.none() | st.floats(min_value=1.0, max_value=5.0) | st.just(float("nan")),
+    # Zero (either sign), off the 0-5 scale, nan: the scorer must still agree with listing_rating.
+    rating=st.none()
+    | st.floats(min_value=1.0, max_value=5.0)
+    | st.sampled_from([0.0, -0.0, 6.0, float("nan")]),
 )
 shops = st.builds(
     ShopSample,
@@ -82,3 +85,18 @@ def test_duplicating_listings_does_not_change_the_result(niche: ListingsScraped,
     assert msgspec.json.encode(score_niche(duplicated, CONFIG, observed_at=NOW)) == msgspec.json.encode(
         original
     )
+
+
+@given(niches)
+def test_the_scorers_rating_is_listing_rating(niche: ListingsScraped) -> None:
+    # The scorer averages ratings in its own pass over the listings; it must agree with listing_rating.
+    listings = unique_listings(niche.listings)
+    expected = listing_rating(listings, CONFIG.confidence.review_sample_target)
+    rating = next(
+        factor for factor in score_niche(niche, CONFIG, observed_at=NOW).factors if factor.name == "rating"
+    )
+    if expected is not None:
+        assert rating.input == expected.rating
+        assert rating.input_label == "review-weighted average rating of the listings"
+    else:
+        assert rating.input_label != "review-weighted average rating of the listings"

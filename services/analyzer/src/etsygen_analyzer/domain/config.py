@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -98,13 +98,21 @@ class MarketSizeConfig(_Section, frozen=True, kw_only=True):
     saturation_count: float
 
 
-class ReviewRateConfig(_Section, frozen=True, kw_only=True):
-    """Reviews per order, its plausible spread, and per-taxonomy overrides."""
+class ReviewRateConfig(_Section, frozen=True, kw_only=True, dict=True):
+    """Reviews per order, its plausible spread, and per-taxonomy overrides.
+
+    ``dict=True`` gives instances a ``__dict__`` for :attr:`plausible_rates`, worked out once per config.
+    """
 
     default: float
     spread_low: float
     spread_high: float
     by_taxonomy: dict[int, float]
+
+    @cached_property
+    def plausible_rates(self) -> str:
+        """The range of review rates the sales estimates divide by, as shown to people ("0.133 to 0.266")."""
+        return f"{self.default * self.spread_low:.3g} to {self.default * self.spread_high:.3g}"
 
     def rate_for(self, taxonomy_id: int | None) -> float:
         """Return the reviews-per-order rate for a taxonomy id (the default when not overridden)."""

@@ -30,6 +30,7 @@ __all__ = [
     "build_estimates",
     "estimate_monthly_revenue",
     "estimate_monthly_sales",
+    "sales_from_review_counts",
     "sales_from_reviews",
     "sales_from_shop_sales",
 ]
@@ -38,6 +39,7 @@ SalesBasis = Literal["reviews", "shop_sales"]
 
 _DAYS_PER_MONTH = 30.0
 _SECONDS_PER_MONTH = _DAYS_PER_MONTH * 86_400.0
+_PER_CATEGORY_NOTE = " (per-category overrides applied)"
 
 
 class SalesEstimate(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,45 +83,60 @@ def sales_from_reviews(
     listings: Sequence[ListingSample], review_window_days: int, review_rate: ReviewRateConfig
 ) -> SalesEstimate | None:
     """Monthly sales from measured windowed review counts; None when no listing has one (or no window)."""
-    if review_window_days <= 0:
-        return None
     reviews = [listing.reviews_in_window for listing in listings]
-    used = len(reviews) - reviews.count(None)
-    if used == 0:
+    return sales_from_review_counts(
+        listings,
+        listings_used=len(reviews) - reviews.count(None),
+        reviews_total=sum(filter(None, reviews)),
+        review_window_days=review_window_days,
+        review_rate=review_rate,
+    )
+
+
+def sales_from_review_counts(
+    listings: Sequence[ListingSample],
+    *,
+    listings_used: int,
+    reviews_total: int,
+    review_window_days: int,
+    review_rate: ReviewRateConfig,
+) -> SalesEstimate | None:
+    """:func:`sales_from_reviews` from counts the caller already gathered in its own pass over ``listings``.
+
+    ``listings_used`` is the number of listings with a windowed review count and ``reviews_total`` the sum of
+    those counts; the listings themselves are read again only for per-category review rates.
+    """
+    if review_window_days <= 0 or listings_used == 0:
         return None
     per_month = _DAYS_PER_MONTH / review_window_days
-    default_rate = review_rate.default
-    reviews_total = max(0, sum(filter(None, reviews)))
+    reviews_total = reviews_total if reviews_total > 0 else 0
     if review_rate.by_taxonomy:
         # fsum is exactly rounded, so the total does not depend on listing order.
+        rate_for = review_rate.rate_for
         orders_per_month = max(
             0.0,
             math.fsum(
-                count * per_month / review_rate.rate_for(listing.taxonomy_id)
-                for listing, count in zip(listings, reviews, strict=True)
-                if count
+                count * per_month / rate_for(listing.taxonomy_id)
+                for listing in listings
+                if (count := listing.reviews_in_window)
             ),
         )
-        rate_note = " (per-category overrides applied)"
+        rate_note = _PER_CATEGORY_NOTE
     else:
-        orders_per_month = reviews_total * per_month / default_rate
+        orders_per_month = reviews_total * per_month / review_rate.default
         rate_note = ""
     # A lower review rate means more orders per review, hence the crossed spreads.
-    low = orders_per_month / review_rate.spread_high
-    high = orders_per_month / review_rate.spread_low
-    description = (
-        f"{reviews_total} reviews in {review_window_days} days on {used} listings, scaled to 30 days, "
-        f"÷ {default_rate * review_rate.spread_low:.3g} to {default_rate * review_rate.spread_high:.3g} "
-        f"reviews per order{rate_note}"
-    )
     return SalesEstimate(
-        low=low,
+        low=orders_per_month / review_rate.spread_high,
         mid=orders_per_month,
-        high=high,
+        high=orders_per_month / review_rate.spread_low,
         basis="reviews",
-        listings_used=used,
+        listings_used=listings_used,
         windowed_reviews=reviews_total,
-        description=description,
+        description=(
+            f"{reviews_total} reviews in {review_window_days} days on {listings_used} listings, "
+            f"scaled to 30 days, ÷ {review_rate.plausible_rates} reviews per order{rate_note}"
+        ),
     )
 
 

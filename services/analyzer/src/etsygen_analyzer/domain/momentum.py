@@ -42,65 +42,72 @@ def compute_momentum(
     than ``config.min_span_days``. Sales change is None when too few snapshots carry a sales estimate or their
     mean is zero (a relative change of nothing is undefined).
     """
-    by_time: dict[float, HistoryPoint] = {point.observed_at: point for point in history}
+    by_time: dict[float, HistoryPoint] = {}
+    for point in history:
+        by_time[point.observed_at] = point
     by_time[current.observed_at] = current
     snapshots = len(by_time)
     times = sorted(by_time)
-    span_days = (times[-1] - times[0]) / _SECONDS_PER_DAY
+    first_time = times[0]
+    span_days = (times[-1] - first_time) / _SECONDS_PER_DAY
     if snapshots < config.min_snapshots or span_days < config.min_span_days:
         return Momentum(status="insufficient_history", snapshots=snapshots, span_days=span_days)
 
-    supply = _LineFit()
-    sales = _LineFit()
-    first_sale_day: float | None = None
-    last_sale_day = 0.0
+    # Running sums of two least-squares lines through (day, value): supply on every snapshot, sales on those
+    # with an estimate. Days since the first snapshot keep the sums small, so no precision is lost to epoch
+    # seconds. The sums are added in day order, so the result does not depend on the order of ``history``.
+    sum_day = sum_supply = sum_day_day = sum_day_supply = 0.0
+    sales_count = 0
+    sales_sum_day = sum_sales = sales_sum_day_day = sum_day_sales = 0.0
+    first_sale_day = last_sale_day = 0.0
     for observed_at in times:
         point = by_time[observed_at]
-        # Days since the first snapshot keep the sums small, so the fit loses no precision to epoch seconds.
-        day = (observed_at - times[0]) / _SECONDS_PER_DAY
-        supply.add(day, point.total_count)
-        if point.sales_mid is not None:
-            sales.add(day, point.sales_mid)
-            if first_sale_day is None:
+        day = (observed_at - first_time) / _SECONDS_PER_DAY
+        day_day = day * day
+        supply = float(point.total_count)  # what float arithmetic would convert it to anyway, once
+        sum_day += day
+        sum_supply += supply
+        sum_day_day += day_day
+        sum_day_supply += day * supply
+        sales = point.sales_mid
+        if sales is not None:
+            if not sales_count:
                 first_sale_day = day
             last_sale_day = day
+            sales_count += 1
+            sales_sum_day += day
+            sum_sales += sales
+            sales_sum_day_day += day_day
+            sum_day_sales += day * sales
     sales_change: float | None = None
     if (
-        first_sale_day is not None
-        and sales.count >= config.min_snapshots
+        sales_count
+        and sales_count >= config.min_snapshots
         and last_sale_day - first_sale_day >= config.min_span_days
     ):
-        sales_change = sales.relative_change_per_30_days()
+        sales_change = _relative_change_per_30_days(
+            sales_count, sales_sum_day, sum_sales, sales_sum_day_day, sum_day_sales
+        )
     return Momentum(
         status="ok",
         sales_change=sales_change,
-        supply_change=supply.relative_change_per_30_days(),
+        supply_change=_relative_change_per_30_days(
+            snapshots, sum_day, sum_supply, sum_day_day, sum_day_supply
+        ),
         snapshots=snapshots,
         span_days=span_days,
     )
 
 
-class _LineFit:
-    """Running sums for an ordinary least-squares line through ``(day, value)`` points."""
+def _relative_change_per_30_days(
+    count: int, sum_day: float, sum_value: float, sum_day_day: float, sum_day_value: float
+) -> float | None:
+    """Slope per 30 days over the mean value, from a least-squares line's running sums.
 
-    __slots__ = ("count", "sum_day", "sum_day_day", "sum_day_value", "sum_value")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.sum_day = self.sum_value = self.sum_day_day = self.sum_day_value = 0.0
-
-    def add(self, day: float, value: float) -> None:
-        self.count += 1
-        self.sum_day += day
-        self.sum_value += value
-        self.sum_day_day += day * day
-        self.sum_day_value += day * value
-
-    def relative_change_per_30_days(self) -> float | None:
-        """Slope per 30 days over the mean value; None with fewer than two distinct days or a zero mean."""
-        count = self.count
-        spread = count * self.sum_day_day - self.sum_day * self.sum_day
-        if count < 2 or spread <= 0 or self.sum_value == 0:
-            return None
-        slope_per_day = (count * self.sum_day_value - self.sum_day * self.sum_value) / spread
-        return slope_per_day * _PERIOD_DAYS / abs(self.sum_value / count)
+    None with fewer than two distinct days or a zero mean.
+    """
+    spread = count * sum_day_day - sum_day * sum_day
+    if count < 2 or spread <= 0 or sum_value == 0:
+        return None
+    slope_per_day = (count * sum_day_value - sum_day * sum_value) / spread
+    return slope_per_day * _PERIOD_DAYS / abs(sum_value / count)

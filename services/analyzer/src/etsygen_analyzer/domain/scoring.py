@@ -4,8 +4,10 @@ The five factor functions take one plain number each, so "why this score" can sh
 :func:`score_niche` gathers those numbers from one keyword's scraped data and puts everything together.
 Pure: no I/O and no clock (the caller says when the data was observed).
 
-The analyzer scores many keywords per research job, so the gathering code makes few passes over the listings
-(list comprehensions, one sort) and touches shops only when a fallback needs them.
+The analyzer scores many keywords per research job, so the scorer reads each listing once in one loop (after
+the de-duplication check), sorts once, and touches shops only when a fallback needs them. On that path
+``x if x < 1.0 else 1.0`` stands in for ``min(1.0, x)`` (same result, NaN and ties included): CPython 3.11's
+builtin ``min``/``max`` parse keyword arguments on every call and cost about ten comparisons each.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from etsygen_analyzer.domain.config import (
 from etsygen_analyzer.domain.estimates import (
     SalesEstimate,
     build_estimates,
-    sales_from_reviews,
+    sales_from_review_counts,
     sales_from_shop_sales,
 )
 from etsygen_analyzer.domain.momentum import HistoryPoint, compute_momentum
@@ -120,7 +122,8 @@ def sales_velocity_factor(monthly_sales: float | None, config: SalesVelocityConf
     """
     if monthly_sales is None or not monthly_sales > 0:
         return 0.0
-    return min(1.0, math.log1p(monthly_sales) / math.log1p(config.target_monthly_sales))
+    velocity = math.log1p(monthly_sales) / math.log1p(config.target_monthly_sales)
+    return velocity if velocity < 1.0 else 1.0
 
 
 def rating_factor(rating: float | None, config: RatingConfig) -> float:
@@ -131,7 +134,7 @@ def rating_factor(rating: float | None, config: RatingConfig) -> float:
     """
     if rating is None or not rating > 0:
         return 0.0
-    return math.pow(min(rating, _MAX_RATING) / _MAX_RATING, config.exponent)
+    return math.pow((_MAX_RATING if rating > _MAX_RATING else rating) / _MAX_RATING, config.exponent)
 
 
 def competition_factor(listings_per_sale: float | None, config: CompetitionConfig) -> float:
@@ -157,7 +160,8 @@ def market_size_factor(total_count: int, config: MarketSizeConfig) -> float:
     """
     if total_count <= 0:
         return 0.0
-    return min(1.0, math.log1p(total_count) / math.log1p(config.saturation_count))
+    size = math.log1p(total_count) / math.log1p(config.saturation_count)
+    return size if size < 1.0 else 1.0
 
 
 def _log_band(value: float, low: float, high: float, sigma_below: float, sigma_above: float) -> float:
@@ -193,8 +197,7 @@ def unique_listings(listings: Sequence[ListingSample]) -> Sequence[ListingSample
     Everything computed from the result is order-independent too (sorted prices, counted tags, exactly
     rounded sums), so neither position nor repetition of a listing changes a score.
     """
-    listing_ids = [listing.listing_id for listing in listings]
-    if len(set(listing_ids)) == len(listing_ids):
+    if len({listing.listing_id for listing in listings}) == len(listings):
         return listings
     chosen: dict[int, ListingSample] = {}
     for listing in listings:
@@ -253,6 +256,30 @@ def listing_rating(listings: Sequence[ListingSample], review_sample_target: int)
     return RatingEvidence(rating=average, source="listings", coverage=coverage)
 
 
+def _listing_rating_from_sums(
+    weighted_ratings: list[float],
+    weight_total: int,
+    listings: Sequence[ListingSample],
+    review_sample_target: int,
+) -> RatingEvidence | None:
+    """:func:`listing_rating` from the scorer's own pass: each rated listing's rating times its weight.
+
+    Falls back to :func:`listing_rating` itself when the average is off the 0-5 scale. Products of a zero
+    rating differ from the ``rating or 0.0`` of :func:`_weighted_rating` only in the sign of zero, which
+    ``fsum`` does not keep, so both give the same average.
+    """
+    if not weighted_ratings:
+        return None
+    average = math.fsum(weighted_ratings) / weight_total
+    if not 0 <= average <= _MAX_RATING:
+        return listing_rating(listings, review_sample_target)
+    listing_count = len(listings)
+    coverage = len(weighted_ratings) / (
+        review_sample_target if review_sample_target < listing_count else listing_count
+    )
+    return RatingEvidence(rating=average, source="listings", coverage=coverage if coverage < 1.0 else 1.0)
+
+
 def _weighted_rating(rated: Sequence[ListingSample]) -> float:
     if not rated:
         return 0.0
@@ -286,36 +313,38 @@ def shop_rating(listings: Sequence[ListingSample], shops: Mapping[int, ShopSampl
 
 def _prices_in_main_currency(listings: Sequence[ListingSample]) -> tuple[str, list[float]]:
     """Sorted positive, finite prices in the most common currency (ties: alphabetical), and that currency."""
-    money = [listing.price for listing in listings]
-    currencies = {price.currency for price in money}
-    if len(currencies) == 1:
-        currency = currencies.pop()
-        prices = [price.amount for price in money]
-        prices.sort()
-    elif currencies:
-        by_currency: dict[str, list[float]] = {}
-        for price in money:
-            by_currency.setdefault(price.currency, []).append(price.amount)
-        currency, prices = min(by_currency.items(), key=lambda item: (-len(item[1]), item[0]))
-        prices.sort()
-    else:
+    by_currency: dict[str, list[float]] = {}
+    for listing in listings:
+        price = listing.price
+        by_currency.setdefault(price.currency, []).append(price.amount)
+    if not by_currency:
         return "USD", []
+    currency, prices = min(by_currency.items(), key=lambda item: (-len(item[1]), item[0]))
+    prices.sort()
+    return currency, _usable_prices(prices)
+
+
+def _usable_prices(sorted_prices: list[float]) -> list[float]:
+    """The positive, finite ones of already sorted prices (the list itself when all are)."""
+    prices = sorted_prices
     # The sum is finite only when no price is inf or nan, so the usual case costs one C-level sum.
     if not math.isfinite(sum(prices)):
         prices = sorted(price for price in prices if math.isfinite(price))
     if prices and prices[0] <= 0:
         prices = prices[bisect.bisect_right(prices, 0.0) :]
-    return currency, prices
+    return prices
 
 
 def _quantile(sorted_values: Sequence[float], q: float) -> float:
     """Linear-interpolation quantile of an already sorted, non-empty sequence."""
-    position = (len(sorted_values) - 1) * q
+    last = len(sorted_values) - 1
+    position = last * q
     index = int(position)
     fraction = position - index
-    if fraction == 0 or index + 1 >= len(sorted_values):
+    if fraction == 0 or index >= last:
         return sorted_values[index]
-    return sorted_values[index] + (sorted_values[index + 1] - sorted_values[index]) * fraction
+    low = sorted_values[index]
+    return low + (sorted_values[index + 1] - low) * fraction
 
 
 def _confidence_components(
@@ -330,12 +359,17 @@ def _confidence_components(
     """Data volume, sales evidence, rating coverage and price consistency, each in [0, 1]."""
     if listing_count == 0:
         return {"volume": 0.0, "sales_evidence": 0.0, "ratings": 0.0, "price_consistency": 0.0}
-    volume = min(1.0, listing_count / config.full_volume_listings)
+    volume = listing_count / config.full_volume_listings
+    if not volume < 1.0:
+        volume = 1.0
 
     if sales is None:
         sales_evidence = 0.0
     elif sales.basis == "reviews":
-        sales_evidence = min(1.0, sales.listings_used / min(listing_count, config.review_sample_target))
+        sample = config.review_sample_target
+        sales_evidence = sales.listings_used / (sample if sample < listing_count else listing_count)
+        if not sales_evidence < 1.0:
+            sales_evidence = 1.0
     else:
         sales_evidence = config.fallback_sales_evidence
 
@@ -343,7 +377,9 @@ def _confidence_components(
     price_consistency = 0.0
     if price_band is not None and price_count >= 2 and price_band.median > 0:
         dispersion = (price_band.p75 - price_band.p25) / price_band.median
-        price_consistency = max(0.0, 1.0 - dispersion / config.max_price_dispersion)
+        price_consistency = 1.0 - dispersion / config.max_price_dispersion
+        if not price_consistency > 0.0:
+            price_consistency = 0.0
 
     return {
         "volume": volume,
@@ -403,9 +439,39 @@ def _score_unique(
 ) -> NicheScore:
     listing_count = len(listings)
     # Etsy's count should cover every listing we hold; if it does not, trust what we hold.
-    supply = max(scraped.total_count, listing_count)
+    total_count = scraped.total_count
+    supply = listing_count if listing_count > total_count else total_count
 
-    currency, prices = _prices_in_main_currency(listings)
+    # One pass over the listings gathers what the usual keyword needs: prices, windowed review counts and
+    # review-weighted ratings. Mixed currencies, off-scale ratings and the shop fallbacks are rare and make
+    # their own passes below.
+    amounts: list[float] = []
+    add_amount = amounts.append
+    weighted_ratings: list[float] = []
+    add_weighted_rating = weighted_ratings.append
+    currency = listings[0].price.currency if listings else "USD"
+    one_currency = True
+    reviewed = reviews_total = rating_weight = 0
+    for listing in listings:
+        price = listing.price
+        add_amount(price.amount)
+        if price.currency != currency:
+            one_currency = False
+        review_count = listing.reviews_in_window
+        if review_count is not None:
+            reviewed += 1
+            reviews_total += review_count
+        stars = listing.rating
+        if stars is not None:
+            weight = review_count or 1
+            rating_weight += weight
+            add_weighted_rating(stars * weight)
+
+    if one_currency:
+        amounts.sort()
+        prices = _usable_prices(amounts)
+    else:
+        currency, prices = _prices_in_main_currency(listings)
     price_band: PriceBand | None = None
     median_price: float | None = None
     if prices:
@@ -416,23 +482,36 @@ def _score_unique(
 
     # Shops are needed only by the fallbacks; most keywords never pay for them.
     shops: dict[int, ShopSample] | None = None
-    sales = sales_from_reviews(listings, scraped.review_window_days, config.review_rate)
+    sales = sales_from_review_counts(
+        listings,
+        listings_used=reviewed,
+        reviews_total=reviews_total,
+        review_window_days=scraped.review_window_days,
+        review_rate=config.review_rate,
+    )
     if sales is None:
         shops = unique_shops(scraped.shops)
         sales = sales_from_shop_sales(listings, shops, observed_at, config.sales_fallback)
-    rating = listing_rating(listings, config.confidence.review_sample_target)
+    rating = _listing_rating_from_sums(
+        weighted_ratings, rating_weight, listings, config.confidence.review_sample_target
+    )
     if rating is None:
         rating = shop_rating(listings, shops if shops is not None else unique_shops(scraped.shops))
 
     sales_mid = sales.mid if sales is not None else None
     listings_per_sale = supply / sales_mid if sales_mid else None
-    rating_value = rating.rating if rating is not None else None
+    rating_input = rating.rating if rating is not None else None
 
+    price_value = price_factor(median_price, config.price)
+    velocity_value = sales_velocity_factor(sales_mid, config.sales_velocity)
+    rating_value = rating_factor(rating_input, config.rating)
+    competition_value = competition_factor(listings_per_sale, config.competition)
+    market_size_value = market_size_factor(supply, config.market_size)
     weights = config.weights
     factors = [
         FactorScore(
             name="price",
-            value=price_factor(median_price, config.price),
+            value=price_value,
             weight=weights.price,
             input=median_price,
             input_label=f"median price ({currency})" if median_price is not None else "no prices",
@@ -440,7 +519,7 @@ def _score_unique(
         ),
         FactorScore(
             name="sales_velocity",
-            value=sales_velocity_factor(sales_mid, config.sales_velocity),
+            value=velocity_value,
             weight=weights.sales_velocity,
             input=sales_mid,
             input_label=_sales_label(sales),
@@ -448,15 +527,15 @@ def _score_unique(
         ),
         FactorScore(
             name="rating",
-            value=rating_factor(rating_value, config.rating),
+            value=rating_value,
             weight=weights.rating,
-            input=rating_value,
+            input=rating_input,
             input_label=_RATING_LABELS[rating.source if rating is not None else None],
             measured=rating is not None,
         ),
         FactorScore(
             name="competition",
-            value=competition_factor(listings_per_sale, config.competition),
+            value=competition_value,
             weight=weights.competition,
             input=listings_per_sale,
             input_label=_competition_label(sales, listings_per_sale),
@@ -464,13 +543,23 @@ def _score_unique(
         ),
         FactorScore(
             name="market_size",
-            value=market_size_factor(supply, config.market_size),
+            value=market_size_value,
             weight=weights.market_size,
             input=float(supply),
             input_label="active listings matching the keyword (Etsy count)",
         ),
     ]
-    score = min(1.0, max(0.0, math.fsum([factor.value * factor.weight for factor in factors])))
+    score = _unit_interval(
+        math.fsum(
+            (
+                price_value * weights.price,
+                velocity_value * weights.sales_velocity,
+                rating_value * weights.rating,
+                competition_value * weights.competition,
+                market_size_value * weights.market_size,
+            )
+        )
+    )
 
     components = _confidence_components(
         listing_count=listing_count,
@@ -481,15 +570,11 @@ def _score_unique(
         config=config.confidence,
     )
     confidence_weights = config.confidence.weights
-    confidence = min(
-        1.0,
-        max(
-            0.0,
-            components["volume"] * confidence_weights.volume
-            + components["sales_evidence"] * confidence_weights.sales_evidence
-            + components["ratings"] * confidence_weights.ratings
-            + components["price_consistency"] * confidence_weights.price_consistency,
-        ),
+    confidence = _unit_interval(
+        components["volume"] * confidence_weights.volume
+        + components["sales_evidence"] * confidence_weights.sales_evidence
+        + components["ratings"] * confidence_weights.ratings
+        + components["price_consistency"] * confidence_weights.price_consistency
     )
 
     snapshot = HistoryPoint(observed_at=observed_at, sales_mid=sales_mid, total_count=supply)
@@ -504,9 +589,16 @@ def _score_unique(
         price_band=price_band,
         momentum=compute_momentum(history, snapshot, config.momentum),
         listing_count=listing_count,
-        total_count=scraped.total_count,
+        total_count=total_count,
         snapshot=snapshot,
     )
+
+
+def _unit_interval(value: float) -> float:
+    """``min(1.0, max(0.0, value))``, NaN included (it gives 0.0), without the builtins' argument parsing."""
+    if not value > 0.0:
+        value = 0.0
+    return value if value < 1.0 else 1.0
 
 
 _RATING_LABELS: Mapping[str | None, str] = {

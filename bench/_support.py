@@ -24,7 +24,7 @@ import asyncpg
 
 from etsygen_common.devstack import TansuBroker
 from etsygen_common.envelope import Envelope
-from etsygen_common.kafka import KafkaPublisher, create_broker
+from etsygen_common.kafka import KafkaPublisher
 from etsygen_common.logging import configure_logging
 from etsygen_common.settings import (
     CommonSettings,
@@ -192,12 +192,11 @@ def emit_result(result: Result) -> None:
 
 async def publish_all(kafka: KafkaSettings, envelopes: Sequence[Envelope]) -> None:
     """Publish ``envelopes`` with the library's publisher (acks=all) and wait for every acknowledgement."""
-    broker = create_broker(kafka, client_id="bench-source")
-    await broker.start()
+    publisher = KafkaPublisher(None, kafka, client_id="bench-source")
     try:
-        await KafkaPublisher(broker, kafka).publish_batch(envelopes)
+        await publisher.publish_batch(envelopes)
     finally:
-        await broker.stop()
+        await publisher.close()
 
 
 async def timed_phase(

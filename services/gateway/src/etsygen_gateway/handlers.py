@@ -263,7 +263,7 @@ class Projections:
         self, ctx: HandlerContext, owner_id: str, namespaces: list[str], *, job_id: str | None = None
     ) -> None:
         """Announce the change (delivered on commit) and drop stale cache entries now as well."""
-        PROJECTED.labels(ctx.topic).inc()
+        ctx.on_commit(PROJECTED.labels(ctx.topic).inc)
         await notify(
             ctx.conn, LiveNotice(owner_id=owner_id, job_id=job_id, kind=ctx.topic, namespaces=namespaces)
         )

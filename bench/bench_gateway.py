@@ -468,8 +468,9 @@ async def run_all(pg_url: str, redis_url: str, seconds: float, concurrency: int)
         print(
             "\n(a) cached GET /v1/trends (auth, rate limit, cache, headers, metrics, tracing) vs bare handler"
         )
-        print(f"    bare handler: {bare.rps:8.0f} req/s wall, {bare.per_cpu_second:8.0f} req/server-CPU-s")
-        print(f"    full stack:   {full.rps:8.0f} req/s wall, {full.per_cpu_second:8.0f} req/server-CPU-s")
+        for label, run in (("bare handler:", bare), ("full stack:  ", full)):
+            capacity = f"{run.per_cpu_second:8.0f} req/server-CPU-s{cpu_us(run)}"
+            print(f"    {label} {run.rps:8.0f} req/s wall, {capacity}")
         print(f"    wall-clock ratio {full.rps / bare.rps:.2f}; capacity ratio per round {rounds(stack)}")
 
         # (b) limiter throughput, limit never reached; both servers up, measured alternately
@@ -543,6 +544,11 @@ async def run_all(pg_url: str, redis_url: str, seconds: float, concurrency: int)
         )
     )
     return 0
+
+
+def cpu_us(run: Run) -> str:
+    """Server CPU per request, the figure the capacity ratio divides."""
+    return f" ({run.server_cpu / max(run.requests, 1) * 1e6:.0f} us CPU/request)"
 
 
 def rounds(comparison: Comparison) -> str:

@@ -66,6 +66,7 @@ class Gateway:
     _pool_source: Callable[[], Any] = field(init=False, default=lambda: None)
     _redis_source: Callable[[], Any] = field(init=False, default=lambda: None)
     _own_redis: Any = field(init=False, default=None)
+    _ttls: dict[str, int] = field(init=False, default_factory=dict)
 
     @property
     def pool(self) -> Any:
@@ -90,7 +91,8 @@ class Gateway:
         )
         self.auth = Authenticator(lambda: self.pool, g.auth_cache_s)
         prefix = s.common.redis.key_prefix
-        self.limiter = RateLimiter(lambda: self.redis, prefix, enabled=s.rate.enabled)
+        # Late-bound: start() replaces the source. (Not via the redis property: one call less per decision.)
+        self.limiter = RateLimiter(lambda: self._redis_source(), prefix, enabled=s.rate.enabled)  # noqa: PLW0108
         self.cache = ReadCache(
             lambda: self.redis,
             prefix,
@@ -101,11 +103,12 @@ class Gateway:
         )
         self.tiers = Tiers.from_settings(s)
         self.trusted_proxies = parse_networks(g.trusted_proxies)
+        c = s.cache
+        self._ttls = {"trends": c.trends_ttl_s, "products": c.products_ttl_s, "jobs": c.jobs_ttl_s}
 
     def ttl(self, namespace: str) -> int:
         """Cache lifetime of a namespace (trends 30 min, products 1 h, jobs 10 min by default)."""
-        c = self.settings.cache
-        return {"trends": c.trends_ttl_s, "products": c.products_ttl_s, "jobs": c.jobs_ttl_s}[namespace]
+        return self._ttls[namespace]
 
     async def start(self, pool: Any = None, redis: Any = None, *, listen: bool = True) -> None:
         """Attach the clients and start listening for live updates.

@@ -3,6 +3,8 @@ serving on when Redis is gone."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,10 @@ import pytest
 from conftest import asgi_client, running_gateway
 from gateway_testkit import TestUser, make_user
 from litestar import get
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 
 from etsygen_common.devstack import RedisServer
@@ -58,6 +64,41 @@ async def test_a_well_formed_request_id_is_kept_and_a_bad_one_replaced(client: A
     assert kept.headers["x-request-id"] == "trace-abc.123"
     replaced = await client.get("/health/live", headers={"X-Request-ID": "bad id\twith spaces"})
     assert replaced.headers["x-request-id"] != "bad id\twith spaces"
+    fresh = {(await client.get("/health/live")).headers["x-request-id"] for _ in range(20)}
+    assert len(fresh) == 20
+    assert all(re.fullmatch("[0-9a-f]{32}", rid) for rid in fresh | {replaced.headers["x-request-id"]})
+
+
+async def test_every_request_is_a_server_span_named_by_its_route_with_its_status(
+    app: Any, alice: TestUser
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    app.asgi_handler._tracer = provider.get_tracer("test")  # the edge's tracer, recording here
+    job = str(uuid.uuid4())
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    async with asgi_client(app) as client:
+        await client.get("/v1/trends", headers={**alice.headers, "traceparent": traceparent})
+        await client.get(f"/v1/jobs/{job}", headers=alice.headers)
+        await client.get("/no/such/path")
+    by_name = {span.name: span for span in spans.get_finished_spans()}
+    assert set(by_name) == {"GET /v1/trends", "GET /v1/jobs/{job_id}", "GET unmatched"}
+    assert all(span.kind == SpanKind.SERVER for span in by_name.values())
+    trends, job_span, unmatched = (
+        by_name["GET /v1/trends"],
+        by_name["GET /v1/jobs/{job_id}"],
+        by_name["GET unmatched"],
+    )
+    assert dict(trends.attributes or {}) == {"http.response.status_code": 200}
+    assert trends.parent is not None
+    assert f"{trends.context.trace_id:032x}" == traceparent[3:35]
+    assert dict(job_span.attributes or {}) == {
+        "http.response.status_code": 404,
+        "url.path": f"/v1/jobs/{job}",
+    }
+    assert job_span.parent is None
+    assert dict(unmatched.attributes or {}) == {"http.response.status_code": 404, "url.path": "/no/such/path"}
 
 
 async def test_bodies_must_be_json_and_small(settings_factory: Any, pg_url: str) -> None:
@@ -197,6 +238,14 @@ async def test_metrics_and_the_openapi_document_are_served(client: Any, alice: T
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert 'etsygen_gateway_http_requests_total{method="GET",route="/v1/jobs",status="200"}' in metrics.text
+    labels = {"method": "GET", "route": "/v1/jobs"}
+    count = REGISTRY.get_sample_value("etsygen_gateway_http_request_seconds_count", labels)
+    assert count is not None
+    assert count >= 1
+    assert (
+        REGISTRY.get_sample_value("etsygen_gateway_http_request_seconds_bucket", {**labels, "le": "+Inf"})
+        == count
+    )
     schema = (await client.get("/schema/openapi.json")).json()
     problem = schema["paths"]["/v1/jobs"]["post"]["responses"]["429"]["content"]
     assert "application/problem+json" in problem

@@ -131,6 +131,7 @@ class ReadCache:
         self._local_ttl = local_ttl_s
         self._local: dict[str, dict[str, tuple[float, bytes]]] = {}
         self._local_size = 0
+        self._local_hits: dict[str, Any] = {}
 
     def _client(self) -> Any:
         client = self._redis()
@@ -147,19 +148,30 @@ class ReadCache:
     def _base(self, namespace: str, owner: str) -> str:
         return f"{self._prefix}{{{namespace}:{owner}}}:"
 
+    def near(self, namespace: str, owner: str, key: str) -> bytes | None:
+        """What this process read for ``key`` in the last ``local_ttl_s`` seconds (counted as a local hit),
+        without I/O; None means :meth:`get_or_set` has to look further."""
+        entries = self._local.get(f"{self._prefix}{{{namespace}:{owner}}}:")  # self._base(), inlined
+        found = entries.get(key) if entries is not None else None
+        if found is None or found[0] <= time.monotonic():
+            return None
+        hits = self._local_hits.get(namespace)
+        if hits is None:
+            hits = self._local_hits[namespace] = CACHE_REQUESTS.labels(namespace, "local_hit")
+        hits.inc()
+        return found[1]
+
     async def get_or_set(self, namespace: str, owner: str, key: str, ttl_s: int, loader: Loader) -> bytes:
         """The cached JSON of ``key``, computed by ``loader`` (a msgspec-encodable value) when needed."""
         base = self._base(namespace, owner)
-        value_key = base + key
         if self._local_ttl > 0:
-            near = self._local.get(base, {}).get(key)
-            if near is not None and near[0] > time.monotonic():
-                child(CACHE_REQUESTS, namespace, "local_hit").inc()
-                return near[1]
-            data = await self._shared(namespace, base, value_key, ttl_s, loader)
+            near = self.near(namespace, owner, key)
+            if near is not None:
+                return near
+            data = await self._shared(namespace, base, base + key, ttl_s, loader)
             self._keep(base, key, data)
             return data
-        return await self._shared(namespace, base, value_key, ttl_s, loader)
+        return await self._shared(namespace, base, base + key, ttl_s, loader)
 
     def _keep(self, base: str, key: str, data: bytes) -> None:
         if self._local_size >= _LOCAL_MAX:

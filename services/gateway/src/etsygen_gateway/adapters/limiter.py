@@ -15,16 +15,17 @@ and counts each such decision in ``etsygen_gateway_ratelimit_fail_open_total``.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from etsygen_common.logging import get_logger
-from etsygen_gateway.adapters.resp import ReplyError, RespChannel
-from etsygen_gateway.domain.ratelimit import Decision, Tier, combine
+from etsygen_gateway.adapters.resp import ReplyError, RespChannel, encode_command
+from etsygen_gateway.domain.ratelimit import Decision, Tier, combine, result_from
 from etsygen_gateway.metrics import RATE_DECISIONS, RATE_FAIL_OPEN, child
 
 log = get_logger(__name__)
@@ -74,6 +75,11 @@ return out
 _LOG_EVERY_S: Final = 10.0
 
 
+# Redis names a script by the SHA-1 of its source, so the digest is known before the script is loaded.
+_GCRA_SHA: Final = hashlib.sha1(GCRA_LUA.encode()).hexdigest().encode()  # noqa: S324
+_COMMANDS_MAX: Final = 10_000
+
+
 class _ScriptRunner:
     """Runs the GCRA script over a :class:`RespChannel`, loading it into Redis when Redis lacks it."""
 
@@ -81,28 +87,26 @@ class _ScriptRunner:
         self._redis = redis
         self._client: Any = None
         self._channel: RespChannel | None = None
-        self._sha: str | None = None
 
-    async def run(self, keys: list[str], args: list[int]) -> list[int]:
+    def evalsha(self, command: bytes) -> Awaitable[Any]:
+        """Send an encoded ``EVALSHA`` of the script; await the reply (a :class:`ReplyError` is returned).
+
+        On an open connection this is the reply's future itself: no coroutine is made per decision.
+        """
         client = self._redis()
         if client is None:
             raise RedisConnectionError("the Redis client is not started")
         if self._channel is None or client is not self._client:
             self._client, self._channel = client, RespChannel(client)
-        channel = self._channel
-        for attempt in range(2):
-            if self._sha is None:
-                loaded = await channel.call("SCRIPT", "LOAD", GCRA_LUA)
-                self._sha = loaded.decode() if isinstance(loaded, bytes) else str(loaded)
-            try:
-                result: list[int] = await channel.call("EVALSHA", self._sha, len(keys), *keys, *args)
-                return result
-            except ReplyError as exc:
-                if attempt == 0 and str(exc).startswith("NOSCRIPT"):
-                    self._sha = None  # Redis restarted or was flushed: load the script again
-                    continue
-                raise
-        raise RedisConnectionError("the rate-limit script could not be loaded")
+        return self._channel.submit(command) or self._channel.call_encoded(command, raise_errors=False)
+
+    async def recover(self, command: bytes, error: ReplyError) -> Any:
+        """After an error reply: load the script and run ``command`` again if Redis lacked it, else raise."""
+        if not str(error).startswith("NOSCRIPT") or self._channel is None:
+            raise error
+        # Redis restarted or was flushed: load the script again (its digest stays the same).
+        await self._channel.call("SCRIPT", "LOAD", GCRA_LUA)
+        return await self._channel.call_encoded(command)
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -124,6 +128,8 @@ class RateLimiter:
         self._enabled = enabled
         self._runner = _ScriptRunner(redis)
         self._last_log = 0.0
+        self._commands: dict[tuple[tuple[Tier, str], ...], bytes] = {}
+        self._decided: dict[tuple[str, bool], Any] = {}
 
     async def close(self) -> None:
         """Close the limiter's Redis connection."""
@@ -133,23 +139,46 @@ class RateLimiter:
         """Redis key of ``identity``'s budget in ``tier``."""
         return f"{self._prefix}{tier.name}:{identity}"
 
+    def _command(self, checks: Sequence[tuple[Tier, str]]) -> bytes:
+        """The encoded ``EVALSHA`` for ``checks`` (remembered: a client spends the same budgets each time)."""
+        key = tuple(checks)
+        command = self._commands.get(key)
+        if command is None:
+            args: list[int] = []
+            for tier, _ in checks:
+                args += [tier.limit, tier.window_s * 1_000_000]
+            keys = [f"{self._prefix}{tier.name}:{identity}" for tier, identity in checks]
+            command = encode_command(("EVALSHA", _GCRA_SHA, len(keys), *keys, *args))
+            if len(self._commands) >= _COMMANDS_MAX:
+                self._commands.clear()
+            self._commands[key] = command
+        return command
+
     async def check(self, checks: Sequence[tuple[Tier, str]]) -> Decision:
         """Spend one request from every ``(tier, identity)`` budget, or none if any is exhausted."""
         if not self._enabled or not checks:
             return Decision(allowed=True, results=())
-        tiers = [tier for tier, _ in checks]
-        keys = [self.key(tier, identity) for tier, identity in checks]
-        args: list[int] = []
-        for tier in tiers:
-            args += [tier.limit, tier.window_s * 1_000_000]
+        command = self._command(checks)
         try:
-            raw = await self._runner.run(keys, args)
+            raw = await self._runner.evalsha(command)
+            if isinstance(raw, ReplyError):
+                raw = await self._runner.recover(command, raw)
         except (RedisError, OSError) as exc:
-            return self._fail_open(tiers, exc)
-        outcomes = [(bool(raw[i]), float(raw[i + 1]), float(raw[i + 2])) for i in range(0, len(raw), 3)]
-        decision = combine(tiers, outcomes)
-        label = tiers[0].name if decision.allowed else (decision.binding or decision.results[0]).tier.name
-        child(RATE_DECISIONS, label, "allowed" if decision.allowed else "limited").inc()
+            return self._fail_open([tier for tier, _ in checks], exc)
+        if len(checks) == 1:  # most routes spend one tier
+            tier = checks[0][0]
+            only = result_from(tier, raw[0] == 1, raw[1], raw[2])
+            decision = Decision(allowed=only.allowed, results=(only,))
+            label = tier.name
+        else:
+            tiers = [tier for tier, _ in checks]
+            decision = combine(tiers, [(raw[i] == 1, raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)])
+            label = tiers[0].name if decision.allowed else (decision.binding or decision.results[0]).tier.name
+        counter = self._decided.get((label, decision.allowed))
+        if counter is None:
+            outcome = "allowed" if decision.allowed else "limited"
+            counter = self._decided[label, decision.allowed] = RATE_DECISIONS.labels(label, outcome)
+        counter.inc()
         return decision
 
     def _fail_open(self, tiers: Sequence[Tier], exc: BaseException) -> Decision:

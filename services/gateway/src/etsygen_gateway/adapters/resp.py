@@ -8,15 +8,18 @@ still its own command (a script call stays atomic).
 
 It speaks RESP2 and connects with the redis-py client's own settings (host/port or Unix socket, TLS,
 username/password, database). Failures surface as ``ConnectionError``/``TimeoutError``/:class:`ReplyError`;
-a lost or stuck connection fails what was pending and the next command reconnects.
+a lost connection, or a stuck one (no reply for one to two timeouts while commands wait), fails what was
+pending and the next command reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 from collections import deque
+from collections.abc import Iterable
 from typing import Any, Final
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -34,13 +37,26 @@ class _Incomplete(Exception):  # noqa: N818 - internal control flow: wait for mo
     pass
 
 
-def encode_command(args: tuple[Any, ...]) -> bytes:
-    """A command as a RESP array of bulk strings."""
-    out = [b"*%d\r\n" % len(args)]
+def encode_bulk(args: Iterable[Any]) -> bytes:
+    """Arguments as consecutive RESP bulk strings (a command is an array header followed by these)."""
+    out = []
     for arg in args:
         data = arg if isinstance(arg, bytes) else str(arg).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
+
+
+def encode_command(args: tuple[Any, ...]) -> bytes:
+    """A command as a RESP array of bulk strings."""
+    return b"*%d\r\n%s" % (len(args), encode_bulk(args))
+
+
+_INTEGER: Final = ord(":")
+_SIMPLE: Final = ord("+")
+_ERROR: Final = ord("-")
+_BULK: Final = ord("$")
+_ARRAY: Final = ord("*")
+_INT_TRIPLE: Final = re.compile(rb"\*3\r\n:(-?\d+)\r\n:(-?\d+)\r\n:(-?\d+)\r\n")
 
 
 def parse_reply(buf: bytes | bytearray, pos: int) -> tuple[Any, int]:
@@ -49,35 +65,46 @@ def parse_reply(buf: bytes | bytearray, pos: int) -> tuple[Any, int]:
     Raises:
         _Incomplete: the buffer does not hold the whole reply yet.
     """
+    triple = _INT_TRIPLE.match(buf, pos)
+    if triple is not None:  # the rate limiter's reply for one tier, in one regex match
+        return [int(triple[1]), int(triple[2]), int(triple[3])], triple.end()
     end = buf.find(_CRLF, pos)
     if end < 0:
         raise _Incomplete
-    kind = buf[pos : pos + 1]
-    line = bytes(buf[pos + 1 : end])
-    pos = end + 2
-    if kind == b":":
-        return int(line), pos
-    if kind == b"+":
-        return line.decode(), pos
-    if kind == b"-":
-        return ReplyError(line.decode(errors="replace")), pos
-    if kind == b"$":
-        size = int(line)
+    kind = buf[pos]
+    if kind == _INTEGER:
+        return int(buf[pos + 1 : end]), end + 2
+    if kind == _ARRAY:
+        count = int(buf[pos + 1 : end])
+        pos = end + 2
+        if count < 0:
+            return None, pos
+        items = []
+        size = len(buf)
+        for _ in range(count):
+            if pos < size and buf[pos] == _INTEGER:  # the limiter's replies: arrays of integers
+                end = buf.find(_CRLF, pos)
+                if end < 0:
+                    raise _Incomplete
+                items.append(int(buf[pos + 1 : end]))
+                pos = end + 2
+            else:
+                item, pos = parse_reply(buf, pos)
+                items.append(item)
+        return items, pos
+    if kind == _BULK:
+        size = int(buf[pos + 1 : end])
+        pos = end + 2
         if size < 0:
             return None, pos
         if len(buf) < pos + size + 2:
             raise _Incomplete
         return bytes(buf[pos : pos + size]), pos + size + 2
-    if kind == b"*":
-        count = int(line)
-        if count < 0:
-            return None, pos
-        items = []
-        for _ in range(count):
-            item, pos = parse_reply(buf, pos)
-            items.append(item)
-        return items, pos
-    raise RedisConnectionError(f"unexpected reply type {kind!r} from Redis")
+    if kind == _SIMPLE:
+        return bytes(buf[pos + 1 : end]).decode(), end + 2
+    if kind == _ERROR:
+        return ReplyError(bytes(buf[pos + 1 : end]).decode(errors="replace")), end + 2
+    raise RedisConnectionError(f"unexpected reply type {bytes(buf[pos : pos + 1])!r} from Redis")
 
 
 class RespChannel:
@@ -96,18 +123,43 @@ class RespChannel:
         self._buffer: list[bytes] = []
         self._flush_scheduled = False
         self._connecting = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._progress = 0
+        """Reads that delivered replies; the watchdog compares it with what it saw last (``_seen``)."""
+        self._seen = 0
+        """The loop of the open connection (asking asyncio each time costs a system call)."""
 
     async def call(self, *args: Any) -> Any:
         """Send one command and return its reply (a :class:`ReplyError` is raised, not returned)."""
+        return await self.call_encoded(encode_command(args))
+
+    async def call_encoded(self, command: bytes, *, raise_errors: bool = True) -> Any:
+        """:meth:`call` with the command already encoded (see :func:`encode_command`); with
+        ``raise_errors=False`` an error reply is returned as a :class:`ReplyError` instead of raised."""
         if self._writer is None or self._writer.is_closing():
             await self._connect()
-        return await self._await(self._send(args))
+        reply = await self._send(command)
+        if raise_errors and isinstance(reply, ReplyError):
+            raise reply
+        return reply
 
-    def _send(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
+    def submit(self, command: bytes) -> asyncio.Future[Any] | None:
+        """Queue an encoded command and return the future of its reply, without awaiting anything.
+
+        The future's result is the reply, a :class:`ReplyError` included (it is not raised). None when the
+        connection is not open: :meth:`call_encoded` opens it.
+        """
+        if self._writer is None or self._writer.is_closing():
+            return None
+        return self._send(command)
+
+    def _send(self, command: bytes) -> asyncio.Future[Any]:
+        loop = self._loop
+        assert loop is not None  # set by _connect, which runs before anything is sent
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append(future)
-        self._buffer.append(encode_command(args))
+        self._buffer.append(command)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
@@ -131,6 +183,7 @@ class RespChannel:
         async with self._connecting:
             if self._writer is not None and not self._writer.is_closing():
                 return
+            self._loop = asyncio.get_running_loop()
             kw = self._kwargs
             try:
                 if kw.get("path"):
@@ -149,9 +202,9 @@ class RespChannel:
             setup = []
             if kw.get("password"):
                 auth = (kw["username"], kw["password"]) if kw.get("username") else (kw["password"],)
-                setup.append(self._send(("AUTH", *auth)))
+                setup.append(self._send(encode_command(("AUTH", *auth))))
             if kw.get("db"):
-                setup.append(self._send(("SELECT", kw["db"])))
+                setup.append(self._send(encode_command(("SELECT", kw["db"]))))
         for future in setup:
             await self._await(future)
 
@@ -164,14 +217,28 @@ class RespChannel:
             self._reset(RedisConnectionError("connection to Redis lost"))
             return
         self._writer.write(data)
-        # One watchdog per write rather than a timer per command: if the last command of this write is
-        # still unanswered after the timeout, the connection is stuck and everything pending fails.
-        last = self._pending[-1]
-        asyncio.get_running_loop().call_later(self._timeout, self._expire, last, self._writer)
+        # One watchdog while commands are pending, not a timer per write (those would crowd the event
+        # loop's timer heap): it fails everything when no reply at all came for the timeout.
+        if self._watchdog is None:
+            loop = self._loop
+            assert loop is not None
+            self._seen = self._progress
+            self._watchdog = loop.call_later(self._timeout, self._watch, self._writer)
 
-    def _expire(self, future: asyncio.Future[Any], writer: asyncio.StreamWriter) -> None:
-        if not future.done() and self._writer is writer:
+    def _watch(self, writer: asyncio.StreamWriter) -> None:
+        """Fail a stuck connection: one whose oldest pending command is unanswered for 1-2 timeouts.
+
+        Replies come in order, so no reply since the last look while commands were pending then means
+        that those commands are unanswered since at least one timeout.
+        """
+        self._watchdog = None
+        if self._writer is not writer or not self._pending or self._loop is None:
+            return
+        if self._progress == self._seen:
             self._reset(RedisTimeoutError(f"Redis did not answer within {self._timeout} s"))
+            return
+        self._seen = self._progress
+        self._watchdog = self._loop.call_later(self._timeout, self._watch, writer)
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         buf = bytearray()
@@ -201,6 +268,8 @@ class RespChannel:
             future = self._pending.popleft()
             if not future.done():
                 future.set_result(reply)
+        if pos:
+            self._progress += 1
         return pos
 
     def _reset(self, error: Exception) -> None:
@@ -209,6 +278,9 @@ class RespChannel:
         self._reader = None
         if writer is not None:
             writer.close()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         self._buffer.clear()
         while self._pending:
             future = self._pending.popleft()

@@ -34,12 +34,14 @@ from etsygen_gateway.api.edge import RESPONSE_HEADERS
 from etsygen_gateway.domain.accounts import Principal
 from etsygen_gateway.domain.accounts import Scope as ApiScope
 from etsygen_gateway.domain.network import client_ip
-from etsygen_gateway.domain.ratelimit import headers_for
+from etsygen_gateway.domain.ratelimit import Tier, encoded_headers, headers_for
 from etsygen_gateway.errors import ForbiddenError, RateLimitedError, UnauthenticatedError
 from etsygen_gateway.gateway import Gateway
 
 CSRF_HEADER: Final = "x-csrf-token"
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_UNLIMITED: Final = frozenset({"none", "auth"})
+"""Tiers the access check does not spend (``auth`` is spent by the auth handlers themselves)."""
 WWW_AUTHENTICATE: Final = {"WWW-Authenticate": 'Bearer realm="etsygen", charset="UTF-8"'}
 
 
@@ -53,18 +55,17 @@ def csrf_cookie(secure: bool) -> str:
     return "__Host-etsygen_csrf" if secure else "etsygen_csrf"
 
 
-_WANTED: Final = frozenset(
-    {b"authorization", b"x-api-key", b"cookie", b"x-forwarded-for", b"origin", b"host", CSRF_HEADER.encode()}
-)
+_WANTED: Final = {
+    name.encode(): name
+    for name in ("authorization", "x-api-key", "cookie", "x-forwarded-for", "origin", "host", CSRF_HEADER)
+}
+"""The request headers this module reads, by their raw name."""
 
 
 def _headers(scope: Scope) -> dict[str, str]:
-    """The request headers this middleware reads (ASGI servers deliver names in lower case)."""
-    return {
-        k.decode("latin-1").lower(): v.decode("latin-1")
-        for k, v in scope.get("headers", ())
-        if k.lower() in _WANTED
-    }
+    """The request headers this module reads (the ASGI spec has servers deliver names in lower case)."""
+    wanted = _WANTED
+    return {wanted[key]: value.decode("latin-1") for key, value in scope["headers"] if key in wanted}
 
 
 def _cookies(header: str | None) -> dict[str, str]:
@@ -104,10 +105,13 @@ def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return str(connection.scope.get("state", {}).get("client_ip", "unknown"))
 
 
-class AccessMiddleware(ASGIMiddleware):
-    """Authenticates, checks CSRF, and applies the route's rate-limit tier."""
+class Access:
+    """Authenticates, checks CSRF, and applies the route's rate-limit tier.
 
-    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+    HTTP requests pass it as the app's ``before_request`` hook (after routing, so the route's ``opt`` is
+    known, and before parameters are parsed); WebSockets through :class:`AccessMiddleware`. A hook costs a
+    call where a middleware would add two layers (itself and an exception handler) around every route.
+    """
 
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
@@ -116,49 +120,77 @@ class AccessMiddleware(ASGIMiddleware):
         self.csrf_cookie = csrf_cookie(settings.cookie_secure)
         self.allowed_origins = {o.rstrip("/").lower() for o in settings.allowed_origins}
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    async def check(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        """Admit the connection or raise; the caller ends up in ``scope["user"]``.
+
+        This is the app's ``before_request`` hook itself (refusals raise, and the app's exception handler
+        answers them), and what :class:`AccessMiddleware` calls for WebSockets.
+        """
+        scope = connection.scope
+        gw = self.gw
         headers = _headers(scope)
         peer = scope.get("client")
-        client = client_ip(peer[0] if peer else None, headers.get("x-forwarded-for"), self.gw.trusted_proxies)
-        state = scope.setdefault("state", {})
+        forwarded = headers.get("x-forwarded-for")
+        if forwarded is None or not gw.trusted_proxies:
+            client = peer[0] if peer else "unknown"
+        else:
+            client = client_ip(peer[0] if peer else None, forwarded, gw.trusted_proxies)
+        state = scope["state"]
         state["client_ip"] = client
         opt = scope["route_handler"].opt
         # Probes, metrics, sign-up and login ignore credentials: a stale key must not break them.
-        principal, rejected = (None, False) if opt.get("public") else await self._authenticate(scope, headers)
+        principal: Principal | None = None
+        rejected = False
+        if not opt.get("public"):
+            key = _presented_key(scope, headers)
+            if key is not None:
+                principal = gw.auth.known_api_key(key) or await gw.auth.api_key(key)
+                rejected = principal is None
+            else:
+                token = _cookies(headers.get("cookie")).get(self.session_cookie)
+                if token:
+                    principal = await gw.auth.session(token)
+                    if principal is not None:
+                        self._check_csrf_or_origin(scope, headers, principal, opt)
         scope["user"] = principal
         scope["auth"] = principal.method if principal else None
-        if principal is not None and principal.method == "session":
-            self._check_csrf_or_origin(scope, headers, principal, opt)
-        extra = await self._spend(opt.get("rate", "api"), principal, client)
-        if extra:
-            # The edge adds these to the response (also to an error response raised from here on).
-            state.setdefault(RESPONSE_HEADERS, []).extend((k.encode(), v.encode()) for k, v in extra)
-        self._authorize(opt.get("requires"), principal, rejected)
-        await next_app(scope, receive, send)
+        # The tier applies before authorisation, so refused credentials are limited too.
+        tier = opt.get("rate", "api")
+        if tier not in _UNLIMITED:
+            if tier == "api":  # the default: one tier
+                identity = principal.rate_identity if principal else f"ip:{client}"
+                checks = [(gw.tiers.api, identity)]
+            else:
+                checks = self._checks(tier, principal, client)
+            decision = await gw.limiter.check(checks)
+            if not decision.allowed:
+                name = decision.binding.tier.name if decision.binding else tier
+                raise RateLimitedError(
+                    f"rate limit of the {name} tier reached; retry in {decision.retry_after_s} s",
+                    headers=dict(headers_for(decision)),
+                )
+            extra = encoded_headers(decision)
+            if extra:
+                # The edge adds these to the response (also to an error response raised from here on).
+                state.setdefault(RESPONSE_HEADERS, []).extend(extra)
+        required = opt.get("requires")
+        if rejected or (required is not None and (principal is None or not principal.allows(required))):
+            self._refuse(required, principal, rejected)
 
-    async def _spend(self, tier: str, principal: Principal | None, client: str) -> list[tuple[str, str]]:
-        """Apply the route's tier (before authorisation, so refused credentials are limited too)."""
-        if tier in ("none", "auth"):
-            return []
+    def _checks(self, tier: str, principal: Principal | None, client: str) -> list[tuple[Tier, str]]:
+        """The budgets a request to a route of ``tier`` spends: the API key's, the user's, or the IP's."""
         identity = principal.rate_identity if principal else f"ip:{client}"
         tiers = self.gw.tiers
-        checks = {
-            "ai": [(tiers.ai, identity), (tiers.api, identity)],
-            "replay": [(tiers.replay, identity), (tiers.api, identity)],
-        }.get(tier, [(tiers.api, identity)])
-        decision = await self.gw.limiter.check(checks)
-        extra = headers_for(decision)
-        if not decision.allowed:
-            name = decision.binding.tier.name if decision.binding else tier
-            raise RateLimitedError(
-                f"rate limit of the {name} tier reached; retry in {decision.retry_after_s} s",
-                headers=dict(extra),
-            )
-        return extra
+        if tier == "ai":
+            return [(tiers.ai, identity), (tiers.api, identity)]
+        if tier == "replay":
+            return [(tiers.replay, identity), (tiers.api, identity)]
+        return [(tiers.api, identity)]
 
     @staticmethod
-    def _authorize(required: ApiScope | None, principal: Principal | None, rejected: bool) -> None:
-        """The route's ``opt["requires"]`` scope (a guard would cost a handler copy per request)."""
+    def _refuse(required: ApiScope | None, principal: Principal | None, rejected: bool) -> None:
+        """Why the caller may not use the route (its ``opt["requires"]`` scope; checked here because a guard
+        would cost a handler copy per request)."""
         if rejected:
             raise UnauthenticatedError(
                 "the API key is not valid (unknown, revoked or expired)", headers=WWW_AUTHENTICATE
@@ -169,19 +201,7 @@ class AccessMiddleware(ASGIMiddleware):
             raise UnauthenticatedError(
                 "authenticate with a session cookie or an API key", headers=WWW_AUTHENTICATE
             )
-        if not principal.allows(required):
-            raise ForbiddenError(f"this needs the {required!r} permission, which your role or API key lacks")
-
-    async def _authenticate(self, scope: Scope, headers: dict[str, str]) -> tuple[Principal | None, bool]:
-        """The caller, and whether a presented API key was refused."""
-        key = _presented_key(scope, headers)
-        if key is not None:
-            principal = await self.gw.auth.api_key(key)
-            return principal, principal is None
-        token = _cookies(headers.get("cookie")).get(self.session_cookie)
-        if token:
-            return await self.gw.auth.session(token), False
-        return None, False
+        raise ForbiddenError(f"this needs the {required!r} permission, which your role or API key lacks")
 
     def _check_csrf_or_origin(
         self, scope: Scope, headers: dict[str, str], principal: Principal, opt: dict[str, Any]
@@ -213,3 +233,21 @@ class AccessMiddleware(ASGIMiddleware):
         if origin in self.allowed_origins:
             return True
         return urlsplit(origin).netloc == headers.get("host", "").lower()
+
+
+class AccessMiddleware(ASGIMiddleware):
+    """:class:`Access` for WebSocket routes (HTTP routes use the ``before_request`` hook)."""
+
+    scopes = (ScopeType.WEBSOCKET,)
+
+    def __init__(self, access: Access) -> None:
+        self.access = access
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AccessMiddleware:
+        # Litestar deep-copies a Router when registering it; the middleware holds the gateway (pools, locks),
+        # which is shared, not copied.
+        return self
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        await self.access.check(ASGIConnection(scope))
+        await next_app(scope, receive, send)

@@ -6,18 +6,20 @@ from pathlib import Path
 from typing import Any, cast
 
 from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.static_files import create_static_files_router
 
 from etsygen_gateway.api import live, problems
-from etsygen_gateway.api.access import AccessMiddleware, session_cookie
+from etsygen_gateway.api.access import Access, AccessMiddleware, session_cookie
 from etsygen_gateway.api.edge import EdgeMiddleware
 from etsygen_gateway.api.routes import system
 from etsygen_gateway.api.routes.accounts import ApiKeyController, AuthController
 from etsygen_gateway.api.routes.admin import AdminController
 from etsygen_gateway.api.routes.catalog import ProductController, TrendController
+from etsygen_gateway.api.routes.common import GATEWAY_STATE
 from etsygen_gateway.api.routes.jobs import JobController
 from etsygen_gateway.gateway import Gateway
 
@@ -68,6 +70,10 @@ def openapi_config(secure_cookies: bool) -> OpenAPIConfig:
 def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) -> Litestar:
     """Build the ASGI app around ``gw``; ``extra_route_handlers`` mounts more routes (static files etc.)."""
     settings = gw.settings.gateway
+    # Authentication and rate limits run as the app's before_request hook (one call per HTTP request, no
+    # extra middleware layers); WebSocket connections, which have no such hook, get the same check as route
+    # middleware.
+    access = Access(gw)
     handlers: list[Any] = [
         AuthController,
         ApiKeyController,
@@ -80,8 +86,10 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
         system.health_summary,
         system.metrics,
         live.job_events_sse,
-        live.job_live_ws,
-        live.health_live_ws,
+        # WebSockets have no before_request hook: they pass the access check as route middleware.
+        Router(
+            "/", route_handlers=[live.job_live_ws, live.health_live_ws], middleware=[AccessMiddleware(access)]
+        ),
         *(extra_route_handlers or []),
     ]
     dashboard = Path(settings.static_dir) if settings.static_dir else PACKAGED_DASHBOARD
@@ -90,7 +98,8 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
     app = Litestar(
         route_handlers=handlers,
         dependencies={"gw": Provide(lambda: gw, use_cache=True, sync_to_thread=False)},
-        middleware=[AccessMiddleware(gw)],
+        state=State({GATEWAY_STATE: gw}),
+        before_request=access.check,
         exception_handlers={Exception: problems.handle_exception},
         openapi_config=openapi_config(settings.cookie_secure),
         request_max_body_size=settings.max_body_bytes,

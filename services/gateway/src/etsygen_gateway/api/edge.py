@@ -5,13 +5,20 @@ line), a server span continuing the caller's W3C trace context, and early refusa
 ``Content-Length`` exceeds the limit, 415 when a body is not JSON). Per response: security headers,
 ``X-Request-ID``, ``Server-Timing`` and ``X-Response-Time``, and the request metrics labelled by route
 template. It wraps Litestar's router inside the app, so Litestar's exception handling still applies within.
+
+The span is named ``METHOD route-template`` (as the HTTP semantic conventions name server spans, so the name
+carries method and route) and gets the attributes the name does not carry: ``http.response.status_code``,
+and ``url.path`` when the path differs from its template (it holds ids, or matched no route). Attribute
+cleaning is most of what the OpenTelemetry SDK spends on a span beyond creating it; this layer runs on
+every request.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -21,7 +28,7 @@ from opentelemetry import trace
 from etsygen_common.logging import log_context
 from etsygen_common.telemetry import extract_context, tracer
 from etsygen_gateway.api import problems
-from etsygen_gateway.metrics import HTTP_REQUESTS, HTTP_SECONDS, child
+from etsygen_gateway.metrics import RequestSeries
 
 Scope = dict[str, Any]
 ASGIApp = Any
@@ -79,15 +86,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _trace_headers(scope: Scope) -> dict[str, str]:
-    """Only the W3C trace context headers (all a propagator reads)."""
-    return {
-        key.decode("latin-1"): value.decode("latin-1")
-        for key, value in scope.get("headers", ())
-        if key in (b"traceparent", b"tracestate")
-    }
-
-
 def _is_json(content_type: bytes | None) -> bool:
     if content_type is None:
         return False
@@ -95,19 +93,34 @@ def _is_json(content_type: bytes | None) -> bool:
     return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
 
 
+_SERVER: Final = trace.SpanKind.SERVER
+_CONNECTIONS: Final = frozenset({"http", "websocket"})
+_EDGE_HEADERS: Final = frozenset({b"x-request-id", b"traceparent", b"tracestate"})
+_NO_STORE: Final = (b"cache-control", b"no-store")
+
+
 class EdgeMiddleware:
-    """Pure ASGI middleware around Litestar's router (see module docstring)."""
+    """Pure ASGI middleware around Litestar's router (see module docstring).
+
+    It runs on every request, so what it can prepare once it prepares once: the security header lines per
+    kind of page, and the metric children per route, method and status.
+    """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts_max_age: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.hsts_max_age = hsts_max_age
         self._tracer = tracer("etsygen.gateway.http")
-        # Computed once per kind of page: building them per response would cost more than sending them.
         self._headers = {
             kind: security_headers(path, hsts_max_age)
             for kind, path in (("api", "/v1"), ("dashboard", "/dashboard"), ("docs", "/schema"))
         }
+        self._api_headers = self._headers["api"]
+        self._series: dict[tuple[str, str, int], RequestSeries] = {}
+        # Request ids: 64 random bits per process and a counter, 32 hex digits like uuid4().hex, unique
+        # across processes without a system call per request.
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = itertools.count(1)
 
     def _security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
         if path.startswith("/dashboard"):
@@ -117,82 +130,96 @@ class EdgeMiddleware:
         return self._headers["api"]
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind not in _CONNECTIONS:
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, b"x-request-id")
-        request_id = ""
-        if incoming:
-            candidate = incoming.decode("latin-1")
-            request_id = candidate if _REQUEST_ID.match(candidate) else ""
-        request_id = request_id or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        token = log_context.set({**(log_context.get() or {}), "request_id": request_id})
-        try:
-            if scope["type"] == "websocket":
-                await self.app(scope, receive, send)
-            else:
-                await self._http(scope, receive, send, request_id)
-        finally:
-            log_context.reset(token)
-
-    async def _http(self, scope: Scope, receive: Any, send: Any, request_id: str) -> None:
         started = time.perf_counter()
+        # One pass over the request headers: the client's request id (kept when well-formed, else a new
+        # one) and the W3C trace context.
+        request_id = ""
+        carrier = None
+        for key, value in scope["headers"]:
+            if key in _EDGE_HEADERS:
+                if key == b"x-request-id":
+                    candidate = value.decode("latin-1")
+                    if _REQUEST_ID.match(candidate):
+                        request_id = candidate
+                else:
+                    if carrier is None:
+                        carrier = {}
+                    carrier[key.decode("latin-1")] = value.decode("latin-1")
+        if not request_id:
+            request_id = f"{self._id_prefix}{next(self._ids):016x}"
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["request_id"] = request_id
+        context = log_context.get()
+        log_token = log_context.set(
+            {**context, "request_id": request_id} if context else {"request_id": request_id}
+        )
+        if kind == "websocket":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                log_context.reset(log_token)
+            return
+
         method = scope["method"]
         path = scope["path"]
-        status_holder = [500]
-        extra = [*self._security_headers(path), (b"x-request-id", request_id.encode())]
-        no_store = path.startswith("/v1/")
-        carrier = _trace_headers(scope)
-        span = self._tracer.start_span(
-            f"{method} {path}",
-            context=extract_context(carrier) if carrier else None,
-            kind=trace.SpanKind.SERVER,
-        )
-        span_token = otel_context.attach(trace.set_span_in_context(span))
+        status = 500
+        no_store = path.startswith("/v1/")  # the API, where most requests go
+        static = self._api_headers if no_store else self._security_headers(path)
+        rid = (b"x-request-id", request_id.encode())
+        parent = extract_context(carrier) if carrier else otel_context.get_current()
+        name = f"{method} {path}"  # final when the path is its own template (most routes have no ids)
+        span = self._tracer.start_span(name, context=parent, kind=_SERVER)
+        span_token = otel_context.attach(trace.set_span_in_context(span, parent))
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                headers = list(message.get("headers", ()))
-                headers += extra
-                headers += scope["state"].get(RESPONSE_HEADERS, ())
-                timing = f"{elapsed_ms:.2f}"
-                headers += [
-                    (b"server-timing", f"app;dur={timing}".encode()),
-                    (b"x-response-time", f"{timing}ms".encode()),
-                ]
-                if no_store and not any(k.lower() == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
+                nonlocal status
+                status = message["status"]
+                timing = b"%.2f" % ((time.perf_counter() - started) * 1000)
+                own = message.get("headers", ())
+                headers = [*own, *static, rid, *state.get(RESPONSE_HEADERS, ())]
+                headers.append((b"server-timing", b"app;dur=" + timing))
+                headers.append((b"x-response-time", timing + b"ms"))
+                # Only the response's own headers can hold a Cache-Control: the ones added here do not.
+                if no_store:
+                    for name, _ in own:
+                        if name.lower() == b"cache-control":
+                            break
+                    else:
+                        headers.append(_NO_STORE)
                 message = {**message, "headers": headers}
             await send(message)
 
-        refusal = self._refuse(scope, method)
         try:
-            if refusal is not None:
-                await self._send_problem(send_with_headers, refusal, path, request_id)
-            else:
+            refusal = self._refuse(scope, method) if method in _BODY_METHODS else None
+            if refusal is None:
                 await self.app(scope, receive, send_with_headers)
+            else:
+                await self._send_problem(send_with_headers, refusal, path, request_id)
         finally:
             route = scope.get("path_template") or "unmatched"
-            span.update_name(f"{method} {route}")
-            span.set_attributes(
-                {
-                    "http.request.method": method,
-                    "url.path": path,
-                    "http.route": route,
-                    "http.response.status_code": status_holder[0],
-                }
-            )
+            # The name says the method and route (as the HTTP semantic conventions name server spans); the
+            # attributes add what it does not: the status, and the concrete path where it has ids in it.
+            span.set_attribute("http.response.status_code", status)
+            if path != route:
+                span.update_name(f"{method} {route}")
+                span.set_attribute("url.path", path)
             span.end()
             otel_context.detach(span_token)
-            child(HTTP_REQUESTS, route, method, str(status_holder[0])).inc()
-            child(HTTP_SECONDS, route, method).observe(time.perf_counter() - started)
+            log_context.reset(log_token)
+            series = self._series.get((route, method, status))
+            if series is None:
+                series = self._series[route, method, status] = RequestSeries(route, method, status)
+            series.record(time.perf_counter() - started)
 
     def _refuse(self, scope: Scope, method: str) -> int | None:
-        if method not in _BODY_METHODS:
-            return None
+        """Why a request with a body is refused before it is read (400, 413, 415), or None."""
         length_raw = _header(scope, b"content-length")
         chunked = _header(scope, b"transfer-encoding") is not None
         try:

@@ -55,8 +55,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         return granted & self.key_scopes if self.method == "api_key" else granted
 
     def allows(self, scope: Scope) -> bool:
-        """True when the principal may act with ``scope``."""
-        return scope in self.scopes
+        """True when the principal may act with ``scope`` (:attr:`scopes` without building the set)."""
+        return scope in ROLE_SCOPES[self.role] and (self.method != "api_key" or scope in self.key_scopes)
 
     @property
     def rate_identity(self) -> str:

@@ -17,10 +17,13 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import msgspec
 
 _EPSILON = 1e-6
+_floor = math.floor
+_ceil = math.ceil
 
 
 class Tier(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,9 +61,12 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def binding(self) -> TierResult | None:
         """The tier that decides the headers: a refusing one, else the one with least left."""
-        if not self.results:
+        results = self.results
+        if len(results) == 1:
+            return results[0]
+        if not results:
             return None
-        refused = [r for r in self.results if not r.allowed]
+        refused = [r for r in results if not r.allowed]
         if refused:
             return max(refused, key=lambda r: r.retry_after_s)
         return min(self.results, key=lambda r: (r.remaining / r.tier.limit, r.remaining))
@@ -90,46 +96,95 @@ def gcra(tat_us: float | None, now_us: float, tier: Tier) -> tuple[bool, float, 
 
 def result_from(tier: Tier, allowed: bool, reset_us: float, retry_us: float) -> TierResult:
     """Build a tier's result from the microsecond figures the limiter computed."""
-    window = tier.window_s * 1_000_000
-    remaining = math.floor((window - reset_us) / tier.interval_us + _EPSILON) if allowed else 0
-    remaining = max(0, min(tier.limit, remaining))
+    limit = tier.limit
+    if allowed:
+        window_us = tier.window_s * 1_000_000
+        remaining = _floor((window_us - reset_us) * limit / window_us + _EPSILON)
+        remaining = 0 if remaining < 0 else limit if remaining > limit else remaining
+        retry_after_s = 0
+    else:
+        remaining = 0
+        retry_after_s = max(1, _ceil(retry_us / 1_000_000 - _EPSILON))
+    reset_s = _ceil(reset_us / 1_000_000 - _EPSILON)
     return TierResult(
         tier=tier,
         allowed=allowed,
         remaining=remaining,
-        reset_s=max(0, math.ceil(reset_us / 1_000_000 - _EPSILON)),
-        retry_after_s=max(1, math.ceil(retry_us / 1_000_000 - _EPSILON)) if not allowed else 0,
+        reset_s=reset_s if reset_s > 0 else 0,
+        retry_after_s=retry_after_s,
     )
 
 
 def headers_for(decision: Decision) -> list[tuple[str, str]]:
     """Response headers describing ``decision`` (none when the limiter failed open)."""
-    if decision.failed_open or not decision.results:
+    return [(name.decode(), value.decode()) for name, value in encoded_headers(decision)]
+
+
+def encoded_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+    """:func:`headers_for` as the raw header lines an ASGI server sends (this runs on every request)."""
+    results = decision.results
+    if decision.failed_open or not results:
         return []
-    binding = decision.binding
-    assert binding is not None
-    policy = _policy(tuple(r.tier for r in decision.results))
-    state = ", ".join(f'"{r.tier.name}";r={r.remaining};t={r.reset_s}' for r in decision.results)
+    if len(results) == 1:
+        binding = results[0]
+        lines = _lines(binding.tier)
+        remaining = b"%d" % binding.remaining
+        reset = b"%d" % binding.reset_s
+        if binding.allowed:  # the common case: admitted under one tier
+            return [
+                (b"ratelimit-policy", lines.policy),
+                (b"ratelimit", b"%s;r=%s;t=%s" % (lines.name, remaining, reset)),
+                (b"x-ratelimit-limit", lines.limit),
+                (b"x-ratelimit-remaining", remaining),
+                (b"x-ratelimit-reset", reset),
+            ]
+        policy = lines.policy
+        state = b"%s;r=%s;t=%s" % (lines.name, remaining, reset)
+    else:
+        binding = decision.binding or results[0]
+        policy = b", ".join(_lines(r.tier).policy for r in results)
+        state = b", ".join(b"%s;r=%d;t=%d" % (_lines(r.tier).name, r.remaining, r.reset_s) for r in results)
     headers = [
-        ("ratelimit-policy", policy),
-        ("ratelimit", state),
-        ("x-ratelimit-limit", str(binding.tier.limit)),
-        ("x-ratelimit-remaining", str(binding.remaining)),
-        ("x-ratelimit-reset", str(binding.reset_s if binding.allowed else binding.retry_after_s)),
+        (b"ratelimit-policy", policy),
+        (b"ratelimit", state),
+        (b"x-ratelimit-limit", _lines(binding.tier).limit),
+        (b"x-ratelimit-remaining", b"%d" % binding.remaining),
+        (b"x-ratelimit-reset", b"%d" % (binding.reset_s if binding.allowed else binding.retry_after_s)),
     ]
     if not decision.allowed:
-        headers.append(("retry-after", str(decision.retry_after_s)))
+        headers.append((b"retry-after", b"%d" % decision.retry_after_s))
     return headers
 
 
+class _Lines(NamedTuple):
+    """What the headers say about a tier whatever its state, encoded once."""
+
+    name: bytes
+    """The quoted name, as the IETF draft writes it."""
+    policy: bytes
+    limit: bytes
+
+
 @functools.lru_cache(maxsize=256)
-def _policy(tiers: tuple[Tier, ...]) -> str:
-    return ", ".join(f'"{t.name}";q={t.limit};w={t.window_s}' for t in tiers)
+def _lines(tier: Tier) -> _Lines:
+    name = f'"{tier.name}"'
+    return _Lines(
+        name=name.encode(),
+        policy=f"{name};q={tier.limit};w={tier.window_s}".encode(),
+        limit=b"%d" % tier.limit,
+    )
 
 
 def combine(tiers: Sequence[Tier], outcomes: Sequence[tuple[bool, float, float]]) -> Decision:
     """Fold per-tier ``(allowed, reset_us, retry_us)`` into one decision."""
-    results = tuple(
-        result_from(tier, ok, reset, retry) for tier, (ok, reset, retry) in zip(tiers, outcomes, strict=True)
-    )
-    return Decision(allowed=all(r.allowed for r in results), results=results)
+    if len(tiers) != len(outcomes):
+        raise ValueError(f"{len(tiers)} tiers but {len(outcomes)} outcomes")
+    if len(tiers) == 1:  # most routes spend one tier
+        only = result_from(tiers[0], *outcomes[0])
+        return Decision(allowed=only.allowed, results=(only,))
+    results = []
+    allowed = True
+    for tier, (ok, reset, retry) in zip(tiers, outcomes):  # noqa: B905 - lengths checked above
+        results.append(result_from(tier, ok, reset, retry))
+        allowed = allowed and ok
+    return Decision(allowed=allowed, results=tuple(results))

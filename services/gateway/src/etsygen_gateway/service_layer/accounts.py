@@ -332,6 +332,18 @@ class Authenticator:
         self._remember(secret_hash, principal, record.expires_at, None)
         return principal
 
+    def known_api_key(self, secret: str) -> Principal | None:
+        """The principal of an API key verified moments ago (see the module docstring) whose last use is
+        recorded, without I/O; None means :meth:`api_key` has to look."""
+        entry = self._known.get(digest(secret))
+        if entry is None:
+            return None
+        now = time.monotonic()
+        until, principal, _ = entry
+        if until < now or now - self._touched.get(principal.key_id, -TOUCH_EVERY_S) >= TOUCH_EVERY_S:  # type: ignore[arg-type]
+            return None
+        return principal
+
     async def api_key(self, secret: str) -> Principal | None:
         """The principal of an API key, or None."""
         secret_hash = digest(secret)
@@ -351,15 +363,18 @@ class Authenticator:
                 key_scopes=frozenset(cast(tuple[Scope, ...], record.scopes)),
             )
             self._remember(secret_hash, principal, record.expires_at, lookup)
-        await self._touch(principal)
+        now = time.monotonic()
+        if self._touch_due(principal, now):
+            await self._touch(principal, now)
         return principal
 
-    async def _touch(self, principal: Principal) -> None:
+    def _touch_due(self, principal: Principal, now: float) -> bool:
+        assert principal.key_id is not None
+        return now - self._touched.get(principal.key_id, -TOUCH_EVERY_S) >= TOUCH_EVERY_S
+
+    async def _touch(self, principal: Principal, now: float) -> None:
         """Keep ``last_used_at`` current to the minute without a write per request."""
         assert principal.key_id is not None
-        now = time.monotonic()
-        if now - self._touched.get(principal.key_id, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
-            return
         self._touched[principal.key_id] = now
         if len(self._touched) > _CACHE_MAX:
             self._touched.clear()

@@ -62,6 +62,10 @@ async def trends_json(
     """A page of the caller's trends, as cached JSON."""
     owner = principal.user_id
     after = _after(cursor, sort)
+    key = f"list:{sort}:{risk}:{min_score}:{keyword}:{job_id}:{cursor}:{limit}"
+    near = gw.cache.near("trends", owner, key)  # the hot path: no loader to build, no coroutine to run
+    if near is not None:
+        return near
 
     async def load() -> object:
         return await repo.list_trends(
@@ -76,7 +80,6 @@ async def trends_json(
             limit=limit,
         )
 
-    key = f"list:{sort}:{risk}:{min_score}:{keyword}:{job_id}:{cursor}:{limit}"
     return await gw.cache.get_or_set("trends", owner, key, gw.ttl("trends"), load)
 
 

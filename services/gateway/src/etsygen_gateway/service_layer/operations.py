@@ -30,6 +30,7 @@ from etsygen_gateway.errors import ConflictError, NotFoundError
 from etsygen_gateway.gateway import Gateway
 
 CHECK_TIMEOUT_S = 2.0
+_MAX_BIGINT = 2**63 - 1
 
 
 class ReplayResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,7 +56,8 @@ async def dead_letters(
     limit: int,
 ) -> DeadLetterPage:
     """Dead letters newest first, filtered."""
-    before = int(cursor) if cursor and cursor.isdigit() else None
+    # Ids are bigint: a cursor past the largest one means "from the newest", not a database error.
+    before = min(int(cursor), _MAX_BIGINT) if cursor and cursor.isdigit() else None
     return await repo.list_dead_letters(
         gw.pool,
         status=status,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import principal_of
-from etsygen_gateway.api.routes.common import GW, cached_json
+from etsygen_gateway.api.routes.common import GW, CachedJson, cached_json, documented, gateway_of
 from etsygen_gateway.api.schemas import PublishRequest
 from etsygen_gateway.domain.views import ProductDetail, ProductPage, TrendDetail, TrendPage
 from etsygen_gateway.service_layer import catalog
@@ -36,10 +36,9 @@ class TrendController(Controller):
     tags = ("trends",)
     opt = {"requires": "read"}  # noqa: RUF012 - Litestar reads (and merges) layer options
 
-    @get("/", responses=problems.responses(*problems.COMMON, 422))
+    @get("/", responses={**problems.responses(*problems.COMMON, 422), **documented(TrendPage)})
     async def list_trends(
         self,
-        gw: GW,
         request: Request[Any, Any, Any],
         sort: Annotated[
             Literal["-created", "created", "-score", "score"],
@@ -53,10 +52,10 @@ class TrendController(Controller):
         job_id: JobFilter = None,
         cursor: Cursor = None,
         limit: Limit = 20,
-    ) -> Response[TrendPage]:
+    ) -> CachedJson:
         """The caller's trends, filtered and sorted."""
         data = await catalog.trends_json(
-            gw,
+            gateway_of(request),
             principal_of(request),
             sort=sort,
             risk=risk,
@@ -68,12 +67,12 @@ class TrendController(Controller):
         )
         return cached_json(data)
 
-    @get("/{trend_id:str}", responses=problems.responses(*problems.COMMON, 404))
-    async def get_trend(
-        self, gw: GW, request: Request[Any, Any, Any], trend_id: ResourceId
-    ) -> Response[TrendDetail]:
+    @get(
+        "/{trend_id:str}", responses={**problems.responses(*problems.COMMON, 404), **documented(TrendDetail)}
+    )
+    async def get_trend(self, request: Request[Any, Any, Any], trend_id: ResourceId) -> CachedJson:
         """A trend, each factor's value, input and weight, and the keyword's score history."""
-        return cached_json(await catalog.trend_json(gw, principal_of(request), trend_id))
+        return cached_json(await catalog.trend_json(gateway_of(request), principal_of(request), trend_id))
 
     @post(
         "/{trend_id:str}/generate",
@@ -95,20 +94,19 @@ class ProductController(Controller):
     tags = ("products",)
     opt = {"requires": "read"}  # noqa: RUF012 - Litestar reads (and merges) layer options
 
-    @get("/", responses=problems.responses(*problems.COMMON, 422))
+    @get("/", responses={**problems.responses(*problems.COMMON, 422), **documented(ProductPage)})
     async def list_products(
         self,
-        gw: GW,
         request: Request[Any, Any, Any],
         status: FromQuery[ProductStatus | None] = None,
         keyword: KeywordFilter = None,
         job_id: JobFilter = None,
         cursor: Cursor = None,
         limit: Limit = 20,
-    ) -> Response[ProductPage]:
+    ) -> CachedJson:
         """The caller's products, newest first."""
         data = await catalog.products_json(
-            gw,
+            gateway_of(request),
             principal_of(request),
             status=status,
             keyword=keyword,
@@ -140,12 +138,13 @@ class ProductController(Controller):
             headers={"content-disposition": 'attachment; filename="etsygen-products.csv"'},
         )
 
-    @get("/{product_id:str}", responses=problems.responses(*problems.COMMON, 404))
-    async def get_product(
-        self, gw: GW, request: Request[Any, Any, Any], product_id: ResourceId
-    ) -> Response[ProductDetail]:
+    @get(
+        "/{product_id:str}",
+        responses={**problems.responses(*problems.COMMON, 404), **documented(ProductDetail)},
+    )
+    async def get_product(self, request: Request[Any, Any, Any], product_id: ResourceId) -> CachedJson:
         """A product concept with its price evidence, design prompt, validation and provider usage."""
-        return cached_json(await catalog.product_json(gw, principal_of(request), product_id))
+        return cached_json(await catalog.product_json(gateway_of(request), principal_of(request), product_id))
 
     @post(
         "/{product_id:str}/publish",

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import principal_of
-from etsygen_gateway.api.routes.common import GW, cached_json
+from etsygen_gateway.api.routes.common import GW, CachedJson, cached_json, documented, gateway_of
 from etsygen_gateway.api.schemas import JobCreate
 from etsygen_gateway.domain.views import JobDetail, JobPage, JobTimeline, JobView
 from etsygen_gateway.service_layer import jobs
@@ -66,10 +66,13 @@ class JobController(Controller):
         )
         return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": f"/v1/jobs/{job.id}"})
 
-    @get("/", opt={"requires": "read"}, responses=problems.responses(*problems.COMMON, 422))
+    @get(
+        "/",
+        opt={"requires": "read"},
+        responses={**problems.responses(*problems.COMMON, 422), **documented(JobPage)},
+    )
     async def list_jobs(
         self,
-        gw: GW,
         request: Request[Any, Any, Any],
         status: FromQuery[JobStatusFilter | None] = None,
         created_after: Annotated[
@@ -82,10 +85,10 @@ class JobController(Controller):
             str | None, QueryParameter(max_length=500, description="next_cursor of a page")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    ) -> Response[JobPage]:
+    ) -> CachedJson:
         """The caller's jobs, newest first."""
         data = await jobs.jobs_json(
-            gw,
+            gateway_of(request),
             principal_of(request),
             status=status,
             created_after=_utc(created_after),
@@ -95,10 +98,14 @@ class JobController(Controller):
         )
         return cached_json(data)
 
-    @get("/{job_id:uuid}", opt={"requires": "read"}, responses=problems.responses(*problems.COMMON, 404))
-    async def get_job(self, gw: GW, request: Request[Any, Any, Any], job_id: JobId) -> Response[JobDetail]:
+    @get(
+        "/{job_id:uuid}",
+        opt={"requires": "read"},
+        responses={**problems.responses(*problems.COMMON, 404), **documented(JobDetail)},
+    )
+    async def get_job(self, request: Request[Any, Any, Any], job_id: JobId) -> CachedJson:
         """A job with every keyword's scrape/analyze/generate status."""
-        return cached_json(await jobs.job_json(gw, principal_of(request), str(job_id)))
+        return cached_json(await jobs.job_json(gateway_of(request), principal_of(request), str(job_id)))
 
     @get(
         "/{job_id:uuid}/timeline",

@@ -462,7 +462,10 @@ class EventConsumer:
                 if finished < len(group):
                     return _offset_after(group, finished, done)
                 done, group = _offset_after(group, finished, done), []
-            if batch.paused or self._stopping or time.monotonic() > batch.deadline:
+            # The time budget stops a partition only once it has made progress in this batch: partitions
+            # that wait for a free lane behind slow ones must not be rewound batch after batch.
+            over_time = record is not records[0] and time.monotonic() > batch.deadline
+            if batch.paused or self._stopping or over_time:
                 batch.consumer.seek(tp, record.offset)  # read again, by this consumer or the next owner
                 break
             route, attempt = self._by_topic[record.topic]

@@ -9,6 +9,7 @@ check labels and exemplars on each update, which on a cached read cost more than
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -54,8 +55,9 @@ class _Family(Collector):
         self._children: dict[tuple[str, ...], Any] = {}
         registry.register(self)
 
+    @abstractmethod
     def _new(self) -> Any:
-        raise NotImplementedError
+        """A new series of this family's kind."""
 
     def labels(self, *values: str) -> Any:
         """The series of these label values (created on first use)."""
@@ -74,8 +76,9 @@ class _Family(Collector):
         """Every series as it is now."""
         yield from self._families(list(self._children.items()))
 
+    @abstractmethod
     def _families(self, series: list[tuple[tuple[str, ...], Any]] | None = None) -> Iterator[Metric]:
-        raise NotImplementedError
+        """The family's metric with ``series`` as its samples (none for :meth:`describe`)."""
 
 
 class Tally(_Family):

@@ -86,6 +86,10 @@ async def trends_json(
 async def trend_json(gw: Gateway, principal: Principal, trend_id: str) -> bytes:
     """One of the caller's trends with its explanation and history, as cached JSON."""
     owner = principal.user_id
+    key = f"one:{trend_id}"
+    near = gw.cache.near("trends", owner, key)  # as in trends_json: no loader to build on a near hit
+    if near is not None:
+        return near
 
     async def load() -> object:
         detail = await repo.get_trend(gw.pool, owner, trend_id)
@@ -93,7 +97,7 @@ async def trend_json(gw: Gateway, principal: Principal, trend_id: str) -> bytes:
             raise NotFoundError("no such trend")
         return detail
 
-    return await gw.cache.get_or_set("trends", owner, f"one:{trend_id}", gw.ttl("trends"), load)
+    return await gw.cache.get_or_set("trends", owner, key, gw.ttl("trends"), load)
 
 
 async def regenerate(gw: Gateway, principal: Principal, trend_id: str) -> RegenerationAccepted:
@@ -155,6 +159,10 @@ async def products_json(
     """A page of the caller's products, as cached JSON."""
     owner = principal.user_id
     after = _after(cursor, "-created")
+    key = f"list:{status}:{keyword}:{job_id}:{cursor}:{limit}"
+    near = gw.cache.near("products", owner, key)  # as in trends_json: no loader to build on a near hit
+    if near is not None:
+        return near
 
     async def load() -> object:
         return await repo.list_products(
@@ -167,13 +175,16 @@ async def products_json(
             limit=limit,
         )
 
-    key = f"list:{status}:{keyword}:{job_id}:{cursor}:{limit}"
     return await gw.cache.get_or_set("products", owner, key, gw.ttl("products"), load)
 
 
 async def product_json(gw: Gateway, principal: Principal, product_id: str) -> bytes:
     """One of the caller's products, as cached JSON."""
     owner = principal.user_id
+    key = f"one:{product_id}"
+    near = gw.cache.near("products", owner, key)  # as in trends_json: no loader to build on a near hit
+    if near is not None:
+        return near
 
     async def load() -> object:
         detail = await repo.get_product(gw.pool, owner, product_id)
@@ -181,7 +192,7 @@ async def product_json(gw: Gateway, principal: Principal, product_id: str) -> by
             raise NotFoundError("no such product")
         return detail
 
-    return await gw.cache.get_or_set("products", owner, f"one:{product_id}", gw.ttl("products"), load)
+    return await gw.cache.get_or_set("products", owner, key, gw.ttl("products"), load)
 
 
 async def publish(gw: Gateway, principal: Principal, product_id: str, shop_id: int) -> PublishAccepted:

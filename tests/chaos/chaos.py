@@ -433,6 +433,7 @@ class Chaos:
 
     async def wait_terminal(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        next_report = time.monotonic() + 20
         while time.monotonic() < deadline:
             conn = await asyncpg.connect(self.pg.url)
             try:
@@ -443,7 +444,11 @@ class Chaos:
             total = sum(statuses.values())
             done = sum(n for s, n in statuses.items() if s in TERMINAL)
             if total >= self.report.jobs_accepted and done == total:
+                log(f"every job terminal after {timeout - (deadline - time.monotonic()):.1f} s: {statuses}")
                 return
+            if time.monotonic() >= next_report:
+                log(f"waiting: {statuses}")
+                next_report = time.monotonic() + 20
             await asyncio.sleep(2)
         self.report.problems.append("not every job reached a terminal state in time")
 

@@ -6,6 +6,7 @@ repositories names tables without a schema, and JSON/JSONB columns decode with m
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,33 @@ import msgspec
 from etsygen_common.settings import PostgresSettings
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+_UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # the connection dropped, or the server refused it
+    asyncpg.CannotConnectNowError,  # starting up, shutting down, in recovery
+    asyncpg.AdminShutdownError,  # terminated by a shutdown or an administrator
+    asyncpg.TooManyConnectionsError,
+)
+_CONNECTION_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH}
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database could not be reached or dropped the connection.
+
+    Such a failure says nothing about the request or the record being handled: the caller should wait and
+    try again (a 503, a paused consumer), not reject or dead-letter anything. PostgreSQL shutting down or
+    restarting answers ``CannotConnectNowError``/``AdminShutdownError``; a dropped connection is a
+    ``PostgresConnectionError``; a server that is gone shows up as an ``OSError`` of the socket connect,
+    refused or reset over TCP, or a ``FileNotFoundError`` without a file name when its Unix socket was
+    removed (a ``FileNotFoundError`` that names a file is a bug, not an outage).
+    """
+    if isinstance(exc, _UNAVAILABLE_TYPES):
+        return True
+    if isinstance(exc, FileNotFoundError):
+        return exc.filename is None
+    return isinstance(exc, OSError) and exc.errno in _CONNECTION_ERRNOS
 
 
 def check_schema_name(schema: str) -> str:

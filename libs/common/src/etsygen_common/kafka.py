@@ -28,9 +28,10 @@ from opentelemetry import trace
 
 from etsygen_common import contracts
 from etsygen_common.contracts import deadletter as dlh
+from etsygen_common.db import is_unavailable
 from etsygen_common.envelope import Envelope, InvalidEnvelopeError, headers_of, require_id, wrap
 from etsygen_common.logging import bind, get_logger, log_context
-from etsygen_common.metrics import DEADLETTERS, EVENTS_CONSUMED, HANDLER_SECONDS, RETRIES
+from etsygen_common.metrics import CONSUMER_PAUSES, DEADLETTERS, EVENTS_CONSUMED, HANDLER_SECONDS, RETRIES
 from etsygen_common.outbox import enqueue
 from etsygen_common.settings import KafkaSettings
 from etsygen_common.telemetry import extract_context, tracer
@@ -48,6 +49,9 @@ BATCH_WAIT_MS = 100
 GROUP_RECORDS = 50
 """Most prepared records of one partition applied in one transaction."""
 GROUP_LINGER_S = 0.05
+# While the database cannot be reached, the consumer rewinds and pauses for this long, then tries again: an
+# outage says nothing about the records, so none of them is retried or dead-lettered for it.
+DATABASE_PAUSE_S = 2.0
 """A group is applied once its first record has waited this long (slow ``prepare`` steps, such as AI calls,
 then get a transaction each instead of holding finished work back)."""
 
@@ -177,10 +181,12 @@ class PauseConsumption(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a handler when a dependency is known to be unavailable (an open circuit breaker): the
     record is not failed; the consumer rewinds to it and pauses its partitions for ``seconds``."""
 
-    def __init__(self, seconds: float, reason: str) -> None:
+    def __init__(self, seconds: float, reason: str, *, database: bool = False) -> None:
         super().__init__(reason)
         self.seconds = seconds
         self.reason = reason
+        self.database = database
+        """True when the consumer itself found the database unreachable (not raised by a handler)."""
 
 
 FATAL_TYPES: tuple[type[BaseException], ...] = (
@@ -273,6 +279,10 @@ async def take_locks(conn: Any, keys: list[str]) -> None:
             "FROM (SELECT DISTINCT unnest($1::text[]) AS key ORDER BY 1) AS keys",
             keys,
         )
+
+
+def _database_pause(exc: BaseException) -> PauseConsumption:
+    return PauseConsumption(DATABASE_PAUSE_S, f"database unavailable: {exc!r}", database=True)
 
 
 def _offset_after(group: list[_Ready | int], finished: int, done: int | None) -> int | None:
@@ -403,8 +413,10 @@ class EventConsumer:
         """Handle a fetched batch, each partition in offset order (several partitions at once), then commit.
 
         A partition stops early when one of its records must be read again later (a retry not yet due, an
-        open breaker, a failure that could not be handed on, shutdown, or the batch's time budget): the
-        consumer seeks back to that record, and only the records before it are committed.
+        open breaker, an unreachable database, a failure that could not be handed on, shutdown, or the
+        batch's time budget): the consumer seeks back to that record, and only the records before it are
+        committed. Should the batch fail in any other way, every partition is rewound to its first record
+        not finished, so nothing fetched is skipped by a later commit.
         """
         if not records:
             return
@@ -415,29 +427,64 @@ class EventConsumer:
             for record in records:
                 by_partition.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
             batch = _Batch(
-                consumer=consumer,
-                deadline=time.monotonic() + self._settings.batch_max_s,
-                handled=await self._handled_ids(records),
+                consumer=consumer, deadline=time.monotonic() + self._settings.batch_max_s, handled=set()
             )
-            lanes = min(self._settings.partition_concurrency, len(by_partition))
-            if lanes <= 1:
-                for tp, partition_records in by_partition.items():
-                    await self._run_partition(batch, tp, partition_records)
-            else:
-                # Partitions are independent (ordering holds per partition, per key): overlap their waits on
-                # the database and on external services, a bounded number at a time.
-                limit = asyncio.Semaphore(lanes)
-
-                async def lane(tp: TopicPartition, partition_records: list[Any]) -> None:
-                    async with limit:
-                        await self._run_partition(batch, tp, partition_records)
-
-                await asyncio.gather(*(lane(tp, recs) for tp, recs in by_partition.items()))
+            try:
+                await self._run_batch(batch, records, by_partition)
+            except Exception as exc:
+                # Whatever stopped the batch, the consumer has already moved past its records: read every
+                # record not known to be finished again, or a later commit would skip it.
+                self._rewind_unfinished(batch, by_partition, exc)
             await self._commit(consumer, batch.commits)
         finally:
             self._inflight -= 1
             if self._inflight == 0:
                 self._idle.set()
+
+    async def _run_batch(
+        self, batch: _Batch, records: Sequence[Any], by_partition: dict[TopicPartition, list[Any]]
+    ) -> None:
+        batch.handled = await self._handled_ids(records)
+        lanes = min(self._settings.partition_concurrency, len(by_partition))
+        if lanes <= 1:
+            for tp, partition_records in by_partition.items():
+                await self._run_partition(batch, tp, partition_records)
+            return
+        # Partitions are independent (ordering holds per partition, per key): overlap their waits on the
+        # database and on external services, a bounded number at a time.
+        limit = asyncio.Semaphore(lanes)
+
+        async def lane(tp: TopicPartition, partition_records: list[Any]) -> None:
+            async with limit:
+                await self._run_partition(batch, tp, partition_records)
+
+        # Every lane finishes before the batch ends, even when one of them fails.
+        outcomes = await asyncio.gather(
+            *(lane(tp, recs) for tp, recs in by_partition.items()), return_exceptions=True
+        )
+        errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if errors:
+            raise errors[0]
+
+    def _rewind_unfinished(
+        self, batch: _Batch, by_partition: dict[TopicPartition, list[Any]], exc: Exception
+    ) -> None:
+        """Seek every partition of the batch back to its first record not finished, then pause them all."""
+        outage = is_unavailable(exc)
+        if outage:
+            log.warning("database unavailable; batch rewound", extra={"error": repr(exc)})
+        else:
+            log.error("batch failed; rewound to the first unfinished records", exc_info=exc)
+        consumer = batch.consumer
+        assigned = consumer.assignment()
+        for tp, records in by_partition.items():
+            if tp in assigned:
+                consumer.seek(tp, batch.commits.get(tp, records[0].offset))
+        batch.paused = True
+        pause = DATABASE_PAUSE_S if outage else 1.0  # an unexpected error: do not spin on it
+        CONSUMER_PAUSES.labels(self.service, "database" if outage else "error").inc()
+        consumer.pause(*assigned)
+        self._schedule_resume(consumer, list(assigned), pause)
 
     async def _run_partition(self, batch: _Batch, tp: TopicPartition, records: list[Any]) -> None:
         done = await self._process_partition(batch, tp, records)
@@ -542,6 +589,10 @@ class EventConsumer:
             self._finish(route, None, span, started)
             return False
         except Exception as exc:
+            if is_unavailable(exc):
+                self._pause(batch, tp, record, _database_pause(exc))
+                self._finish(route, None, span, started)
+                return False
             span.record_exception(exc)
             handed_on = await self._fail(record, headers, route, attempt, exc)
             if not handed_on:
@@ -660,10 +711,12 @@ class EventConsumer:
         return True
 
     async def _failed(self, batch: _Batch, item: _Ready, exc: Exception) -> bool:
-        """A prepared record's transaction failed: pause for an open breaker, otherwise hand the record to
-        its next retry topic or the dead-letter topic. True when finished, False when rewound to it."""
-        if isinstance(exc, PauseConsumption):
-            self._pause(batch, item.tp, item.record, exc)
+        """A prepared record's transaction failed: pause for an open breaker or an unreachable database (the
+        record is not at fault), otherwise hand the record to its next retry topic or the dead-letter topic.
+        True when finished, False when rewound to it."""
+        if isinstance(exc, PauseConsumption) or is_unavailable(exc):
+            pause = exc if isinstance(exc, PauseConsumption) else _database_pause(exc)
+            self._pause(batch, item.tp, item.record, pause)
             self._finish(item.route, None, item.span, None, item.work_s)
             return False
         item.span.record_exception(exc)
@@ -780,6 +833,7 @@ class EventConsumer:
         assigned = list(consumer.assignment())
         consumer.pause(*assigned)
         log.warning("consumer paused", extra={"reason": pause.reason, "seconds": pause.seconds})
+        CONSUMER_PAUSES.labels(self.service, "database" if pause.database else "dependency").inc()
         self._schedule_resume(consumer, assigned, pause.seconds)
 
     async def _fail(

@@ -30,6 +30,12 @@ DEADLETTERS = Counter(
     "etsygen_deadletters_total", "Records sent to the dead-letter topic", ["service", "topic", "reason"]
 )
 RETRIES = Counter("etsygen_retries_total", "Records sent to a retry topic", ["service", "topic", "attempt"])
+CONSUMER_PAUSES = Counter(
+    "etsygen_consumer_pauses_total",
+    "Times a consumer rewound and paused its partitions: a dependency reported down (an open breaker), the "
+    "database unreachable, or an unexpected error in a batch",
+    ["service", "cause"],
+)
 BREAKER_STATE = Gauge(
     "etsygen_circuit_breaker_state",
     "Circuit breaker state (0 closed, 1 half-open, 2 open)",

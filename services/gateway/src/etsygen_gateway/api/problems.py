@@ -16,6 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from etsygen_common.db import is_unavailable
 from etsygen_common.logging import get_logger
 from etsygen_gateway.errors import GatewayError
 
@@ -135,6 +136,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     elif _is_unstorable_text(exc):
         status, slug, title = 400, "invalid-text", "Bad Request"
         detail = "text fields must be valid Unicode without NUL characters or lone surrogates"
+    elif is_dependency_outage(exc):
+        status, slug, title = 503, "dependency-unavailable", "Service Unavailable"
+        detail = "the database is unreachable; try again shortly"
+        retry_after = _OUTAGE_RETRY_AFTER_S
+        headers = {"Retry-After": str(retry_after)}
+        log.warning("database unreachable", extra={"path": request.url.path, "error": repr(exc)})
     elif isinstance(exc, HTTPException):
         status = exc.status_code
         slug, title = None, None
@@ -144,7 +151,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         status, slug, title = 500, "internal-error", "Internal Server Error"
         detail = "an unexpected error occurred; quote the request_id when reporting it"
         log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
-    if status >= 500 and not isinstance(exc, GatewayError):
+    if status >= 500 and not isinstance(exc, GatewayError) and slug != "dependency-unavailable":
         detail = _default_detail(status) if status != 500 else detail
     problem = build(
         status,
@@ -157,6 +164,14 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         retry_after=retry_after,
     )
     return Response(content=encode(problem), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_OUTAGE_RETRY_AFTER_S: Final = 5
+
+
+def is_dependency_outage(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection: a 503 to retry, not a 500."""
+    return is_unavailable(exc)
 
 
 def _is_unstorable_text(exc: Exception) -> bool:

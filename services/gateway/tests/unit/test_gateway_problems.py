@@ -11,7 +11,8 @@ import msgspec
 import pytest
 from litestar import Request
 
-from etsygen_gateway.api.problems import PROBLEM_JSON, handle_exception, is_dependency_outage
+from etsygen_common.db import is_unavailable
+from etsygen_gateway.api.problems import PROBLEM_JSON, handle_exception
 
 
 def _request() -> Request[object, object, object]:
@@ -42,7 +43,7 @@ async def _connect_error(**kwargs: object) -> BaseException:
 
 async def test_a_refused_connection_is_a_503_with_retry_after() -> None:
     exc = await _connect_error(host="127.0.0.1", port=_closed_port())
-    assert is_dependency_outage(exc), repr(exc)
+    assert is_unavailable(exc), repr(exc)
 
     response = handle_exception(_request(), exc)  # type: ignore[arg-type]
 
@@ -67,7 +68,7 @@ async def test_a_removed_unix_socket_is_a_503() -> None:
 def test_a_missing_file_of_ours_stays_a_500() -> None:
     with pytest.raises(FileNotFoundError) as caught:
         Path(tempfile.gettempdir(), "etsygen-no-such-file").read_text()
-    assert not is_dependency_outage(caught.value)
+    assert not is_unavailable(caught.value)
     response = handle_exception(_request(), caught.value)  # type: ignore[arg-type]
     assert response.status_code == 500
     assert msgspec.json.decode(response.content)["type"].endswith("/internal-error")
@@ -87,6 +88,6 @@ def test_the_servers_own_outage_answers_are_503(exc: Exception) -> None:
 
 
 def test_other_errors_are_not_outages() -> None:
-    assert not is_dependency_outage(ValueError("boom"))
-    assert not is_dependency_outage(asyncpg.UniqueViolationError("duplicate key"))
-    assert not is_dependency_outage(PermissionError(13, "denied"))
+    assert not is_unavailable(ValueError("boom"))
+    assert not is_unavailable(asyncpg.UniqueViolationError("duplicate key"))
+    assert not is_unavailable(PermissionError(13, "denied"))

@@ -136,7 +136,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     elif _is_unstorable_text(exc):
         status, slug, title = 400, "invalid-text", "Bad Request"
         detail = "text fields must be valid Unicode without NUL characters or lone surrogates"
-    elif is_dependency_outage(exc):
+    elif is_unavailable(exc):  # the database is down or restarting: a 503 to retry, not a 500
         status, slug, title = 503, "dependency-unavailable", "Service Unavailable"
         detail = "the database is unreachable; try again shortly"
         retry_after = _OUTAGE_RETRY_AFTER_S
@@ -167,11 +167,6 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 
 _OUTAGE_RETRY_AFTER_S: Final = 5
-
-
-def is_dependency_outage(exc: BaseException) -> bool:
-    """The database could not be reached or dropped the connection: a 503 to retry, not a 500."""
-    return is_unavailable(exc)
 
 
 def _is_unstorable_text(exc: Exception) -> bool:

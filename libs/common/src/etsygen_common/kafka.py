@@ -49,11 +49,11 @@ BATCH_WAIT_MS = 100
 GROUP_RECORDS = 50
 """Most prepared records of one partition applied in one transaction."""
 GROUP_LINGER_S = 0.05
-# While the database cannot be reached, the consumer rewinds and pauses for this long, then tries again: an
-# outage says nothing about the records, so none of them is retried or dead-lettered for it.
-DATABASE_PAUSE_S = 2.0
 """A group is applied once its first record has waited this long (slow ``prepare`` steps, such as AI calls,
 then get a transaction each instead of holding finished work back)."""
+DATABASE_PAUSE_S = 2.0
+"""While the database cannot be reached, the consumer rewinds and pauses for this long, then tries again: an
+outage says nothing about the records, so none of them is retried or dead-lettered for it."""
 
 
 def create_broker(settings: KafkaSettings, *, client_id: str, graceful_timeout: float = 20.0) -> KafkaBroker:
@@ -480,11 +480,8 @@ class EventConsumer:
         for tp, records in by_partition.items():
             if tp in assigned:
                 consumer.seek(tp, batch.commits.get(tp, records[0].offset))
-        batch.paused = True
-        pause = DATABASE_PAUSE_S if outage else 1.0  # an unexpected error: do not spin on it
-        CONSUMER_PAUSES.labels(self.service, "database" if outage else "error").inc()
-        consumer.pause(*assigned)
-        self._schedule_resume(consumer, list(assigned), pause)
+        # An unexpected error pauses for a second too: do not spin on it.
+        self._pause_all(batch, DATABASE_PAUSE_S if outage else 1.0, "database" if outage else "error")
 
     async def _run_partition(self, batch: _Batch, tp: TopicPartition, records: list[Any]) -> None:
         done = await self._process_partition(batch, tp, records)
@@ -827,14 +824,18 @@ class EventConsumer:
     def _pause(self, batch: _Batch, tp: TopicPartition, record: Any, pause: PauseConsumption) -> None:
         """A dependency is down: rewind to the record and pause every partition; the rest of the batch is
         rewound too, as each partition reaches its next record."""
-        consumer = batch.consumer
+        batch.consumer.seek(tp, record.offset)
+        log.warning("consumer paused", extra={"reason": pause.reason, "seconds": pause.seconds})
+        self._pause_all(batch, pause.seconds, "database" if pause.database else "dependency")
+
+    def _pause_all(self, batch: _Batch, seconds: float, cause: str) -> None:
+        """Stop the batch and pause every assigned partition for ``seconds`` (counted by ``cause``)."""
         batch.paused = True
-        consumer.seek(tp, record.offset)
+        consumer = batch.consumer
         assigned = list(consumer.assignment())
         consumer.pause(*assigned)
-        log.warning("consumer paused", extra={"reason": pause.reason, "seconds": pause.seconds})
-        CONSUMER_PAUSES.labels(self.service, "database" if pause.database else "dependency").inc()
-        self._schedule_resume(consumer, assigned, pause.seconds)
+        CONSUMER_PAUSES.labels(self.service, cause).inc()
+        self._schedule_resume(consumer, assigned, seconds)
 
     async def _fail(
         self,

@@ -24,6 +24,8 @@ log = get_logger(__name__)
 
 PROBLEM_JSON: Final = "application/problem+json"
 TYPE_BASE: Final = "https://etsygen.dev/problems/"
+_OUTAGE_RETRY_AFTER_S: Final = 5
+"""Seconds a client is told to wait after a request failed because the database was unreachable."""
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -151,8 +153,6 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         status, slug, title = 500, "internal-error", "Internal Server Error"
         detail = "an unexpected error occurred; quote the request_id when reporting it"
         log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
-    if status >= 500 and not isinstance(exc, GatewayError) and slug != "dependency-unavailable":
-        detail = _default_detail(status) if status != 500 else detail
     problem = build(
         status,
         detail,
@@ -164,9 +164,6 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         retry_after=retry_after,
     )
     return Response(content=encode(problem), status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-_OUTAGE_RETRY_AFTER_S: Final = 5
 
 
 def _is_unstorable_text(exc: Exception) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -189,10 +190,35 @@ class ServiceRuntime:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await self.start()
+        # The process is this service's alone (tests that start runtimes in their own process do not come
+        # here), so the collector can be tuned for it.
+        settle_heap(self.settings.service.gc_threshold)
         try:
             await stop.wait()
         finally:
             await self.stop()
+
+
+def settle_heap(young_threshold: int) -> None:
+    """Tune the cyclic garbage collector for a long-running process whose start-up is done.
+
+    Start-up leaves some 10^5 long-lived objects (modules, the app and its routes, schemas, clients). Python's
+    full collections walk every one of them, and a busy service triggers a couple a second, because
+    objects of in-flight requests and records get promoted on their way through the young generations
+    before they die. In the gateway benchmark those walks were 13 % of the server's CPU, 55 ms each.
+
+    So: collect once, freeze what is left into the permanent generation the collector skips (it stays
+    reachable and counted by reference as before), and run young collections every ``young_threshold``
+    allocations instead of every 700. Garbage cycles made later are still found; nothing frozen is
+    garbage, since start-up's leftovers were just collected. ``young_threshold`` 0 changes nothing.
+    """
+    if young_threshold <= 0:
+        return
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(young_threshold, middle, old)
+    log.info("heap settled", extra={"frozen_objects": gc.get_freeze_count(), "gc_threshold": young_threshold})
 
 
 class _QuietServer(uvicorn.Server):

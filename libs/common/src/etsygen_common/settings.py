@@ -248,6 +248,14 @@ class ServiceSettings(SettingsSection, frozen=True, kw_only=True):
     shutdown_grace_s: Annotated[float, doc("Seconds in-flight handlers get to finish on SIGTERM", gt=0)] = (
         20.0
     )
+    gc_threshold: Annotated[
+        int,
+        doc(
+            "Allocations between young-generation garbage collections once started (Python's default is "
+            "700); start-up objects are also frozen out of the collector's view. 0 keeps Python's defaults",
+            ge=0,
+        ),
+    ] = 10_000
 
 
 class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,6 +26,7 @@ from etsygen_common.devstack import TansuBroker
 from etsygen_common.envelope import Envelope
 from etsygen_common.kafka import KafkaPublisher
 from etsygen_common.logging import configure_logging
+from etsygen_common.runtime import settle_heap
 from etsygen_common.settings import (
     CommonSettings,
     KafkaSettings,
@@ -44,6 +45,13 @@ RESULT_PREFIX = "RESULT "
 def quiet_logging() -> None:
     """Warnings and errors only, as console lines: the benchmark's own output stays readable."""
     configure_logging("bench", "WARNING", "console")
+
+
+def settle_like_a_service() -> None:
+    """Tune the garbage collector as ``etsygen run`` does in every service process (``runtime.settle_heap``
+    with the default ``SERVICE_GC_THRESHOLD``). Benchmarks that run a service in their own process call it
+    once their inputs are built and before the first measured side, so baseline and service share it."""
+    settle_heap(ServiceSettings().gc_threshold)
 
 
 def unique(prefix: str) -> str:

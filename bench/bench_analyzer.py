@@ -8,8 +8,9 @@ history; the inputs of ``bench_scoring``) published to a Tansu broker; the clock
 until the last trend snapshot is committed. Baseline, same run, same events, own topics: an ``EventConsumer``
 (same inbox, transaction and commit discipline) whose handler only inserts one row per event, run before and
 after the analyzer (the baseline figure is the mean of the two, which evens out load on a shared machine).
-Every side first handles a few warm-up events, so consumer-group joins are not timed. Target: rate >= 0.5 x
-baseline.
+Every side first handles a few warm-up events, so consumer-group joins are not timed. The process tunes its
+garbage collector as ``etsygen run`` does for the analyzer (``settle_heap``) before the first side runs.
+Target: rate >= 0.5 x baseline.
 
 Also re-runs the pure scoring figure (``bench_scoring.main``: CPU time, one core, target 20,000 keywords/s)
 before any service starts.
@@ -33,6 +34,7 @@ from _support import (
     emit_result,
     quiet_logging,
     redis_prefix,
+    settle_like_a_service,
     tansu_broker,
     timed_phase,
     unique,
@@ -151,6 +153,7 @@ async def analyzer_rate(
 async def run(events: int) -> Result:
     warmup = make_envelopes(WARMUP, first=100_000)
     envelopes = make_envelopes(events)
+    settle_like_a_service()
     print(f"{events} ListingsScraped events, 100 listings each, after {WARMUP} warm-up events per side")
     print("order: baseline, analyzer, baseline again (the baseline figure is the mean of the two)")
     async with bench_database() as pg_url, redis_prefix() as prefix:

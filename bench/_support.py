@@ -219,13 +219,34 @@ async def timed_phase(
     The clock starts before the first event of ``events`` is published and stops when ``count_done`` (a count
     of committed outcomes, warm-up included) first reaches every event. Returns the elapsed seconds.
     """
+    await warm_up(kafka, warmup, count_done, label)
+    return await timed_batch(kafka, events, count_done, len(warmup) + len(events), label)
+
+
+async def warm_up(
+    kafka: KafkaSettings,
+    warmup: Sequence[Envelope],
+    count_done: Callable[[], Awaitable[int]],
+    label: str,
+) -> None:
+    """Publish ``warmup`` and wait until ``count_done`` counts it (untimed: group join, first queries)."""
     await publish_all(kafka, warmup)
 
     async def warmed() -> bool:
         return await count_done() >= len(warmup)
 
     await wait_until(warmed, timeout=120, what=f"{label}: warm-up events handled")
-    goal = len(warmup) + len(events)
+
+
+async def timed_batch(
+    kafka: KafkaSettings,
+    events: Sequence[Envelope],
+    count_done: Callable[[], Awaitable[int]],
+    goal: int,
+    label: str,
+) -> float:
+    """Time ``events`` end to end: from before the first publish until ``count_done`` reaches ``goal`` (the
+    outcomes committed so far, earlier batches included). Prints a line; returns the elapsed seconds."""
 
     async def done() -> bool:
         return await count_done() >= goal

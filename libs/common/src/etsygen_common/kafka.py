@@ -394,6 +394,7 @@ class EventConsumer:
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             max_poll_interval_ms=self._settings.max_poll_interval_ms,
+            fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
         )(on_batch)
 
     def stop_taking_records(self) -> None:

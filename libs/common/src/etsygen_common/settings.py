@@ -190,6 +190,16 @@ class KafkaSettings(SettingsSection, frozen=True, kw_only=True):
     replication_factor: Annotated[int, doc("Replication factor of topics created at start", ge=1)] = 1
     request_timeout_ms: Annotated[int, doc("Producer/consumer request timeout in ms", ge=1000)] = 30_000
     max_poll_interval_ms: Annotated[int, doc("Consumer max.poll.interval.ms", ge=10_000)] = 300_000
+    fetch_max_wait_ms: Annotated[
+        int,
+        doc(
+            "Longest a consumer's fetch may wait at the broker for new records (fetch.max.wait.ms). Kafka "
+            "answers as soon as records arrive; a broker that answers only at the timeout (Tansu) delays "
+            "delivery by up to this, so it is kept short",
+            ge=10,
+            le=10_000,
+        ),
+    ] = 100
     batch_records: Annotated[
         int, doc("Records a consumer fetches at once and handles before one offset commit", ge=1, le=10_000)
     ] = 100

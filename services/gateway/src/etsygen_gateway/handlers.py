@@ -326,6 +326,7 @@ def subscribe_dead_letters(broker: KafkaBroker, kafka: KafkaSettings, store: Dea
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         max_poll_interval_ms=kafka.max_poll_interval_ms,
+        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
         decoder=_undecoded,
     )(on_dead_letter)
 

@@ -1,0 +1,66 @@
+"""Consumers long-poll the broker for at most ``KAFKA_FETCH_MAX_WAIT_MS``.
+
+Kafka answers a waiting fetch as soon as records arrive, but Tansu answers only when the wait runs out: with
+aiokafka's 500 ms default, records published to an idle consumer sat up to half a second before delivery (the
+analyzer benchmark showed a 0.4 s stall per run, and its first batch 0.2-0.45 s after publishing began).
+The setting must reach every Kafka consumer the platform runs: the event consumers (here) and the gateway's
+dead-letter store (``test_gateway_dead_letter_fetch_wait.py``). Delivery times themselves are not asserted:
+tests check behaviour, not timings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from etsygen_common import contracts
+from etsygen_common.settings import CommonSettings, SettingsError
+from etsygen_common.testing.consumers import ConsumerGroup, consumer_schema
+
+pytestmark = [pytest.mark.integration]
+
+WAIT_MS = 123
+
+
+def running_consumers(broker: Any) -> list[Any]:
+    """The running aiokafka consumers behind a FastStream broker's subscribers."""
+    return [subscriber.consumer for subscriber in broker.subscribers if subscriber.consumer is not None]
+
+
+async def test_event_consumers_fetch_with_the_configured_wait(make_settings: Any, schema: str) -> None:
+    settings = make_settings()
+    settings = msgspec.structs.replace(
+        settings, kafka=msgspec.structs.replace(settings.kafka, fetch_max_wait_ms=WAIT_MS)
+    )
+
+    async def handler(ctx: Any, event: contracts.ResearchRequested) -> None:
+        return None
+
+    async with consumer_schema(settings, schema) as pool:
+        group = ConsumerGroup(settings=settings, pool=pool)
+        try:
+            await group.start(
+                contracts.RESEARCH_REQUESTED,
+                contracts.ResearchRequested,
+                handler,
+                service="test-fetch-wait",
+                retry_delays=(1.0,),
+            )
+            consumers = running_consumers(group.broker)
+            assert consumers
+            assert {consumer._fetch_max_wait_ms for consumer in consumers} == {WAIT_MS}
+        finally:
+            await group.stop()
+
+
+def test_the_wait_defaults_short_and_is_bounded() -> None:
+    base = {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/etsygen",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
+    }
+    assert CommonSettings.from_env(base).kafka.fetch_max_wait_ms == 100
+    with pytest.raises(SettingsError, match="KAFKA_FETCH_MAX_WAIT_MS is invalid"):
+        CommonSettings.from_env({**base, "KAFKA_FETCH_MAX_WAIT_MS": "0"})

@@ -16,7 +16,6 @@ import msgspec
 import pytest
 
 from etsygen_common import contracts
-from etsygen_common.settings import CommonSettings, SettingsError
 from etsygen_common.testing.consumers import ConsumerGroup, consumer_schema
 
 pytestmark = [pytest.mark.integration]
@@ -53,14 +52,3 @@ async def test_event_consumers_fetch_with_the_configured_wait(make_settings: Any
             assert {consumer._fetch_max_wait_ms for consumer in consumers} == {WAIT_MS}
         finally:
             await group.stop()
-
-
-def test_the_wait_defaults_short_and_is_bounded() -> None:
-    base = {
-        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/etsygen",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
-    }
-    assert CommonSettings.from_env(base).kafka.fetch_max_wait_ms == 100
-    with pytest.raises(SettingsError, match="KAFKA_FETCH_MAX_WAIT_MS is invalid"):
-        CommonSettings.from_env({**base, "KAFKA_FETCH_MAX_WAIT_MS": "0"})

@@ -76,3 +76,15 @@ def test_cli_names_a_missing_variable() -> None:
     )
     assert proc.returncode == 2
     assert "DATABASE_URL is not set" in proc.stderr
+
+
+def test_runtime_tuning_defaults_and_bounds() -> None:
+    """The collector threshold (``runtime.settle_heap``) and the consumers' fetch wait."""
+    settings = CommonSettings.from_env(VALID)
+    assert settings.service.gc_threshold == 10_000
+    assert settings.kafka.fetch_max_wait_ms == 100
+    assert CommonSettings.from_env({**VALID, "SERVICE_GC_THRESHOLD": "0"}).service.gc_threshold == 0
+    with pytest.raises(SettingsError, match="SERVICE_GC_THRESHOLD is invalid"):
+        CommonSettings.from_env({**VALID, "SERVICE_GC_THRESHOLD": "-1"})
+    with pytest.raises(SettingsError, match="KAFKA_FETCH_MAX_WAIT_MS is invalid"):
+        CommonSettings.from_env({**VALID, "KAFKA_FETCH_MAX_WAIT_MS": "0"})

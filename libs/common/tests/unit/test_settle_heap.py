@@ -13,10 +13,6 @@ import sys
 import textwrap
 from typing import Any
 
-import pytest
-
-from etsygen_common.settings import CommonSettings, SettingsError
-
 _PROBE = textwrap.dedent(
     """
     import gc, json, sys, weakref
@@ -69,15 +65,3 @@ def test_zero_keeps_pythons_collector_as_it_is() -> None:
     assert after["threshold"] == before["threshold"]
     assert after["frozen"] == before["frozen"] == 0
     assert cycle_freed
-
-
-def test_the_threshold_is_a_setting_with_a_lower_bound() -> None:
-    base = {
-        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/etsygen",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
-    }
-    assert CommonSettings.from_env(base).service.gc_threshold == 10_000
-    assert CommonSettings.from_env({**base, "SERVICE_GC_THRESHOLD": "0"}).service.gc_threshold == 0
-    with pytest.raises(SettingsError, match=r"SERVICE_GC_THRESHOLD is invalid"):
-        CommonSettings.from_env({**base, "SERVICE_GC_THRESHOLD": "-1"})

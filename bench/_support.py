@@ -54,6 +54,11 @@ def settle_like_a_service() -> None:
     settle_heap(ServiceSettings().gc_threshold)
 
 
+def median_index(values: Sequence[float]) -> int:
+    """Index of the median of ``values`` (the upper one of an even count): the round that decides a figure."""
+    return sorted(range(len(values)), key=values.__getitem__)[len(values) // 2]
+
+
 def unique(prefix: str) -> str:
     """A short unique identifier safe for database, schema, topic and key names."""
     return f"{prefix}_{uuid.uuid4().hex[:10]}"

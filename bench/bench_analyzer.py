@@ -33,6 +33,7 @@ from _support import (
     bench_database,
     common_settings,
     emit_result,
+    median_index,
     quiet_logging,
     redis_prefix,
     settle_like_a_service,
@@ -194,7 +195,7 @@ async def run(events: int, rounds: int) -> Result:
             finally:
                 await conn.close()
     ratios = [a / b for a, b in zip(analyzer_rates, baseline_rates, strict=True)]
-    middle = sorted(range(rounds), key=ratios.__getitem__)[rounds // 2]
+    middle = median_index(ratios)
     print(
         f"analyzer outbox: every TrendScored relayed {relay_lag:.2f}s after the last snapshot, "
         f"in {relay_batches} relay transactions for {rounds * events + WARMUP} events (info)"

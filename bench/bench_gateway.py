@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 import psutil
-from _support import REDIS_URL, Result, bench_database, emit_result
+from _support import REDIS_URL, Result, bench_database, emit_result, median_index
 from litestar import Litestar, Response, get
 
 TARGET_FULL_STACK = 0.5
@@ -327,8 +327,7 @@ class Comparison:
     @property
     def median_round(self) -> tuple[Run, Run]:
         """The round with the median ratio: one round disturbed by other load does not decide."""
-        order = sorted(range(len(self.ratios)), key=self.ratios.__getitem__)
-        middle = order[len(order) // 2]
+        middle = median_index(self.ratios)
         return self.rounds[0][middle], self.rounds[1][middle]
 
 

@@ -16,16 +16,11 @@ import msgspec
 import pytest
 
 from etsygen_common import contracts
-from etsygen_common.testing.consumers import ConsumerGroup, consumer_schema
+from etsygen_common.testing.consumers import ConsumerGroup, consumer_schema, running_consumers
 
 pytestmark = [pytest.mark.integration]
 
 WAIT_MS = 123
-
-
-def running_consumers(broker: Any) -> list[Any]:
-    """The running aiokafka consumers behind a FastStream broker's subscribers."""
-    return [subscriber.consumer for subscriber in broker.subscribers if subscriber.consumer is not None]
 
 
 async def test_event_consumers_fetch_with_the_configured_wait(make_settings: Any, schema: str) -> None:

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from etsygen_common.kafka import create_broker
+from etsygen_common.testing.consumers import running_consumers
 from etsygen_gateway.handlers import subscribe_dead_letters
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,7 @@ async def test_the_dead_letter_store_fetches_with_the_configured_wait(make_setti
     subscribe_dead_letters(broker, kafka, store)  # type: ignore[arg-type]
     await broker.start()
     try:
-        consumers = [s.consumer for s in broker.subscribers if s.consumer is not None]
+        consumers = running_consumers(broker)
         assert consumers
         assert {consumer._fetch_max_wait_ms for consumer in consumers} == {WAIT_MS}
     finally:

@@ -68,6 +68,11 @@ class ConsumerGroup:
             await publisher.close()
 
 
+def running_consumers(broker: Any) -> list[Any]:
+    """The running aiokafka consumers behind a FastStream broker's subscribers."""
+    return [subscriber.consumer for subscriber in broker.subscribers if subscriber.consumer is not None]
+
+
 @asynccontextmanager
 async def consumer_schema(settings: CommonSettings, schema: str, *setup_sql: str) -> AsyncIterator[Any]:
     """A schema with the shared migrations (inbox, outbox) and ``setup_sql``, and a pool on it; the schema

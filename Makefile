@@ -28,8 +28,12 @@ lint: install ## ruff (lint + format check), mypy strict, schema compatibility
 	$(UV) run --frozen mypy
 	$(UV) run --frozen etsygen schemas check
 
+.PHONY: test-prerequisites
+test-prerequisites: ## Install what the tests need beyond Python (Debian's chromium and prometheus for promtool)
+	@bash scripts/test-prerequisites.sh
+
 .PHONY: test
-test: lint ## Lint, type check, then unit, integration and e2e tests (real Postgres, Redis, Tansu)
+test: lint test-prerequisites ## Lint, type check, then unit, integration, e2e and browser tests (real Postgres, Redis, Tansu, Chromium)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit

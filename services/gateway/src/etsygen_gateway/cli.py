@@ -88,6 +88,37 @@ def create_admin_command(
     typer.echo(f"admin {user.email} ({user.id})")
 
 
+@users_app.command("setup-link")
+def setup_link_command(
+    base_url: Annotated[
+        str, typer.Option(help="where the gateway is reached, e.g. https://etsygen.example.com")
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Print a one-time link that creates the first admin in the browser (only while no account exists).
+
+    The link is valid once, for GATEWAY_SETUP_LINK_TTL_S seconds; a new link retires the earlier ones.
+    """
+    from etsygen_gateway.bootstrap import load_settings
+    from etsygen_gateway.service_layer.accounts import issue_setup_link
+
+    try:
+        ttl_s = load_settings().gateway.setup_link_ttl_s
+    except SettingsError as exc:
+        _fail(f"gateway: {exc}")
+        raise
+    link = _run(lambda pool: issue_setup_link(pool, ttl_s))
+    if link is None:
+        _fail(
+            "accounts exist already, so there is no setup link: sign in, or make an admin with "
+            "`etsygen users create-admin EMAIL`",
+            1,
+        )
+        raise AssertionError  # unreachable; keeps type checkers informed
+    minutes = max(1, round(ttl_s / 60))
+    typer.echo(f"{base_url.rstrip('/')}/dashboard/setup?token={link.token}")
+    typer.echo(f"(works once, for {minutes} minutes: it creates the first admin account)", err=True)
+
+
 @dead_letters_app.command("list")
 def list_dead_letters(
     status: Annotated[str | None, typer.Option(help="pending, replayed or discarded")] = None,

@@ -59,6 +59,9 @@ class GatewaySection(SettingsSection, frozen=True, kw_only=True):
         int, doc("Times a stalled keyword is re-driven before it fails with a reason", ge=0)
     ] = 2
     stall_sweep_s: Annotated[float, doc("Seconds between sweeps for stalled keywords", gt=0)] = 60.0
+    setup_link_ttl_s: Annotated[
+        int, doc("Seconds a first-admin setup link (printed while no account exists) stays valid", ge=60)
+    ] = 900
     dead_letter_retention_days: Annotated[
         int, doc("Days dead letters are kept (etsygen dead-letters prune, the retention CronJob)", ge=1)
     ] = 30

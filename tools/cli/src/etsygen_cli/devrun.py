@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
 import time
 import urllib.request
@@ -42,6 +43,26 @@ def _ready(port: int) -> bool:
             return bool(r.status == 200)
     except OSError:
         return False
+
+
+def _offer_setup_link(env: dict[str, str], gateway_url: str) -> None:
+    """On a first run (no account yet), print the one-time link that creates the first admin."""
+    result = subprocess.run(
+        python_argv("users", "setup-link", "--base-url", gateway_url),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode == 0:
+        _say(
+            "no account exists yet: create the first admin in your browser with this link "
+            f"(it works once, then expires):\n\n    {result.stdout.strip()}\n\n"
+            "  or in a terminal: uv run etsygen users create-admin you@example.com"
+        )
+    elif "accounts exist already" not in result.stderr:
+        _say(f"could not make a first-admin setup link: {result.stderr.strip()}")
 
 
 def run_dev(data_dir: Path, gateway_port: int) -> int:
@@ -106,6 +127,7 @@ def run_dev(data_dir: Path, gateway_port: int) -> int:
             _say(
                 f"all services ready. Gateway: http://127.0.0.1:{ports['gateway']}  (Ctrl-C stops everything)"
             )
+            _offer_setup_link(env, f"http://127.0.0.1:{ports['gateway']}")
         died = sup.wait_any(flag)
         if died is not None:
             _say(f"{died} exited with status {sup.procs[died].returncode}; stopping everything")

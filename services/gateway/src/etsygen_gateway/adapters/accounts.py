@@ -267,3 +267,37 @@ async def accept_invitation(conn: Any, token_hash: bytes, user_id: str) -> None:
         token_hash,
         uuid.UUID(user_id),
     )
+
+
+async def any_user(conn: Any) -> bool:
+    """Whether at least one account exists."""
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)"))
+
+
+async def replace_setup_link(conn: Any, token_hash: bytes, ttl_s: int) -> datetime:
+    """Retire every unused setup link and store a new one; returns when it expires."""
+    await conn.execute("DELETE FROM setup_links WHERE used_at IS NULL")
+    expires_at: datetime = await conn.fetchval(
+        """INSERT INTO setup_links (token_hash, expires_at) VALUES ($1, now() + make_interval(secs => $2))
+           RETURNING expires_at""",
+        token_hash,
+        float(ttl_s),
+    )
+    return expires_at
+
+
+async def open_setup_link(conn: Any, token_hash: bytes, *, lock: bool = False) -> datetime | None:
+    """When an unused, unexpired setup link with this digest expires (None if there is none)."""
+    expires_at: datetime | None = await conn.fetchval(
+        "SELECT expires_at FROM setup_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()"
+        + (" FOR UPDATE" if lock else ""),
+        token_hash,
+    )
+    return expires_at
+
+
+async def use_setup_link(conn: Any, token_hash: bytes, user_id: str) -> None:
+    """Mark a setup link used by the admin it created."""
+    await conn.execute(
+        "UPDATE setup_links SET used_at = now(), used_by = $2 WHERE token_hash = $1", token_hash, user_id
+    )

@@ -42,6 +42,20 @@ class LoginResponse(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime
 
 
+class SetupRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Create the first admin with the one-time setup link's token."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    email: Email
+    password: Password
+
+
+class SetupLinkStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """A setup link that can still create the first admin, and until when."""
+
+    expires_at: datetime
+
+
 class Me(msgspec.Struct, frozen=True, kw_only=True):
     """The caller, how they authenticated and what they may do."""
 

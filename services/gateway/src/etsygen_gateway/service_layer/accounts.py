@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
+import msgspec
+
 from etsygen_gateway.adapters import accounts as repo
 from etsygen_gateway.adapters.jobs import as_uuid
 from etsygen_gateway.adapters.passwords import Passwords
@@ -270,6 +272,75 @@ async def create_admin(pool: Any, email: str, password: str, passwords: Password
         if user is None:  # created concurrently between our read and insert
             raise ConflictError("an account with this email was created concurrently; run the command again")
         return user_view(user)
+
+
+FIRST_ADMIN_LOCK: Final = "etsygen.gateway.first-admin"
+"""Advisory lock that serialises issuing and using setup links, so two links can never make two admins."""
+
+SETUP_LINK_GONE: Final = (
+    "this setup link was used, has expired, or was replaced by a newer one; run `etsygen users setup-link` "
+    "for a new link (it works only while no account exists), or `etsygen users create-admin EMAIL`"
+)
+
+
+class SetupLink(msgspec.Struct, frozen=True, kw_only=True):
+    """A one-time link that creates the first admin; ``token`` is shown this once."""
+
+    token: str
+    expires_at: datetime
+
+
+async def issue_setup_link(pool: Any, ttl_s: int) -> SetupLink | None:
+    """A new one-time first-admin link while no account exists (None once one does).
+
+    Issuing retires earlier unused links: only the link printed last works.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", FIRST_ADMIN_LOCK)
+        if await repo.any_user(conn):
+            return None
+        token = new_token()
+        expires_at = await repo.replace_setup_link(conn, digest(token), ttl_s)
+    return SetupLink(token=token, expires_at=expires_at)
+
+
+async def setup_link_expiry(pool: Any, token: str) -> datetime:
+    """When a usable setup link expires.
+
+    Raises:
+        NotFoundError: the link was used, has expired or was replaced.
+    """
+    async with pool.acquire() as conn:
+        expires_at = await repo.open_setup_link(conn, digest(token))
+    if expires_at is None:
+        raise NotFoundError(SETUP_LINK_GONE)
+    return expires_at
+
+
+async def complete_setup(
+    pool: Any, passwords: Passwords, *, token: str, email: str, password: str
+) -> UserView:
+    """Create the first admin with a setup link; the link is spent in the same transaction.
+
+    Raises:
+        InvalidRequestError: bad email or weak password (the link stays usable).
+        NotFoundError: the link was used, has expired or was replaced.
+        ConflictError: an account exists already.
+    """
+    email = _check_credentials(email, password)
+    hashed = await passwords.hash(password)
+    token_hash = digest(token)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", FIRST_ADMIN_LOCK)
+        if await repo.open_setup_link(conn, token_hash, lock=True) is None:
+            raise NotFoundError(SETUP_LINK_GONE)
+        if await repo.any_user(conn):
+            raise ConflictError("an account exists already: sign in, or ask an admin to invite you")
+        user = await repo.insert_user(conn, email=email, password_hash=hashed, role="admin")
+        if user is None:  # unreachable while the lock is held and no user exists; kept as a guard
+            raise ConflictError("an account with this email exists already")
+        await repo.use_setup_link(conn, token_hash, user.id)
+    return user_view(user)
 
 
 class Authenticator:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from etsygen_gateway.api import problems
@@ -19,7 +19,15 @@ from etsygen_gateway.api.access import (
     session_cookie,
 )
 from etsygen_gateway.api.routes.common import GW
-from etsygen_gateway.api.schemas import ApiKeyCreate, LoginRequest, LoginResponse, Me, SignupRequest
+from etsygen_gateway.api.schemas import (
+    ApiKeyCreate,
+    LoginRequest,
+    LoginResponse,
+    Me,
+    SetupLinkStatus,
+    SetupRequest,
+    SignupRequest,
+)
 from etsygen_gateway.domain.accounts import normalize_email
 from etsygen_gateway.domain.ratelimit import Tier, headers_for
 from etsygen_gateway.domain.views import ApiKeyList, UserView
@@ -72,6 +80,40 @@ class AuthController(Controller):
             invitation=data.invitation,
             mode=settings.signup_mode,
             role=settings.signup_role,
+        )
+        return Response(user, status_code=HTTP_201_CREATED, headers=dict(headers))
+
+    @get(
+        "/setup",
+        opt={"rate": "auth", "public": True},
+        responses=problems.responses(400, 404, 422, 429, 500),
+        security=[],
+    )
+    async def setup_status(
+        self,
+        gw: GW,
+        request: Request[Any, Any, Any],
+        token: Annotated[str, QueryParameter(min_length=1, max_length=200, description="the link's token")],
+    ) -> Response[SetupLinkStatus]:
+        """Whether a first-admin setup link still works (404 problem when used, expired or replaced)."""
+        headers = await _auth_budget(gw, client_of(request), "setup-link")
+        expires_at = await accounts.setup_link_expiry(gw.pool, token)
+        return Response(SetupLinkStatus(expires_at=expires_at), headers=dict(headers))
+
+    @post(
+        "/setup",
+        status_code=HTTP_201_CREATED,
+        opt={"rate": "auth", "csrf": False, "public": True},
+        responses=problems.responses(400, 404, 409, 413, 415, 422, 429, 500),
+        security=[],
+    )
+    async def setup(
+        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[SetupRequest]
+    ) -> Response[UserView]:
+        """Create the first admin with the one-time setup link that ``etsygen dev`` prints (works once)."""
+        headers = await _auth_budget(gw, client_of(request), data.email)
+        user = await accounts.complete_setup(
+            gw.pool, gw.passwords, token=data.token, email=data.email, password=data.password
         )
         return Response(user, status_code=HTTP_201_CREATED, headers=dict(headers))
 

@@ -54,7 +54,9 @@ def _wait_for(log: Path, pattern: re.Pattern[str], proc: subprocess.Popen[bytes]
 
 async def test_the_printed_setup_link_creates_the_first_admin_in_the_browser_once(tmp_path: Path) -> None:
     if CHROMIUM is None:
-        pytest.fail("Chromium is needed for the browser tests: apt-get install chromium (or set CHROMIUM_PATH)")
+        pytest.fail(
+            "Chromium is needed for the browser tests: apt-get install chromium (or set CHROMIUM_PATH)"
+        )
     from playwright.async_api import async_playwright, expect
 
     log = tmp_path / "dev.log"
@@ -91,7 +93,8 @@ async def test_the_printed_setup_link_creates_the_first_admin_in_the_browser_onc
                 await page.screenshot(path=str(tmp_path / "setup.png"), full_page=True)
                 await page.click("#setup-form button")
                 # Created, signed in, and on the dashboard.
-                await expect(page.locator("#who")).to_contain_text("first@example.com (admin)", timeout=30_000)
+                who = page.locator("#who")
+                await expect(who).to_contain_text("first@example.com (admin)", timeout=30_000)
                 await page.screenshot(path=str(tmp_path / "after-setup.png"), full_page=True)
 
                 second = await browser.new_page()

@@ -361,10 +361,20 @@ class EventConsumer:
             names.extend(retry_topic(r.topic, self.group, i + 1) for i in range(len(self._delays)))
         return names
 
-    def subscribe(self, topic: str, body: type[E], handler: Handler[E]) -> None:
-        """Handle ``topic`` (a logical name) with ``handler`` in this consumer group."""
+    def subscribe(
+        self, topic: str, body: type[E], handler: Handler[E], *, replay_redrives: bool = False
+    ) -> None:
+        """Handle ``topic`` (a logical name) with ``handler`` in this consumer group.
+
+        ``replay_redrives`` marks a pipeline stage keyed by ``(job_id, keyword)``: its output is stored, and a
+        re-drive of a keyword it already finished is answered from that output (``etsygen_common.redrive``).
+        """
         if self._attached:
             raise RuntimeError("subscribe() must come before attach()")
+        if replay_redrives:
+            from etsygen_common.redrive import ReplayOnRedrive
+
+            handler = ReplayOnRedrive[E](handler, self._pool, group=self.group, service=self.service)
         route = _Route(topic, body, handler)
         self._routes.append(route)
         self._by_topic[self._settings.topic(topic)] = (route, 0)

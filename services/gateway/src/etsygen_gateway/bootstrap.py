@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from etsygen_common import contracts
+from etsygen_common.broker_watch import BrokerLoss, BrokerWatch
 from etsygen_common.logging import get_logger
 from etsygen_common.runtime import ServiceRuntime
 from etsygen_gateway.api.app import create_app
@@ -17,7 +18,7 @@ from etsygen_gateway.handlers import (
     subscribe_dead_letters,
     subscribe_projections,
 )
-from etsygen_gateway.service_layer.stalls import sweep_stalled
+from etsygen_gateway.service_layer.stalls import redrive_after_broker_loss, sweep_stalled
 from etsygen_gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -59,6 +60,21 @@ def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
             contracts.DEADLETTER,
         ]
     )
+
+    async def broker_lost_records(loss: BrokerLoss) -> None:
+        await redrive_after_broker_loss(runtime.pool, loss.explanation)
+
+    watch = (
+        BrokerWatch(
+            settings.common.kafka,
+            lambda: runtime.pool,
+            service=SERVICE,
+            interval_s=settings.gateway.broker_watch_s,
+            on_loss=broker_lost_records,
+        )
+        if settings.gateway.broker_watch_s > 0
+        else None
+    )
     runtime.asgi_app = create_app(gw)
 
     sweeper: list[asyncio.Task[None]] = []
@@ -77,10 +93,14 @@ def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
     async def start(_: ServiceRuntime) -> None:
         await gw.start()
         sweeper.append(asyncio.create_task(sweep_forever(), name="stalled-keyword-sweep"))
+        if watch is not None:
+            watch.start()
 
     async def stop(_: ServiceRuntime) -> None:
         for task in sweeper:
             task.cancel()
+        if watch is not None:
+            await watch.stop()
         await gw.stop()
 
     runtime.on_start.append(start)

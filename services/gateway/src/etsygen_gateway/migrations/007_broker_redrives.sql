@@ -1,0 +1,3 @@
+-- Re-drives after the broker lost records are counted apart from stall re-drives: they are the platform
+-- recovering, not the keyword failing, so they never use up a keyword's stall re-drives.
+ALTER TABLE job_keywords ADD COLUMN broker_redrives integer NOT NULL DEFAULT 0;

@@ -1,5 +1,5 @@
 """The broker watch notices a broker that lost acknowledged records: a private Tansu broker is killed and
-started again, empty, on the same port; the next tick reports the loss exactly once, to one of two replicas."""
+started again, empty, on the same port; the next tick reports the loss once, to one of two replicas."""
 
 from __future__ import annotations
 

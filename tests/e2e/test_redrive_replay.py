@@ -1,6 +1,6 @@
-"""A re-drive of a keyword every stage had finished (what the gateway sends after a stall or a broker that lost
-its records) is answered from the stages' stored outputs: no Etsy request, no AI call, no second product, and
-the same product re-emitted, so the gateway's read model completes."""
+"""A re-drive of a keyword every stage had finished (what the gateway sends after a stall or a broker that
+lost its records) is answered from the stages' stored outputs: no Etsy request, no AI call, no second
+product, and the same product re-emitted, so the gateway's read model completes."""
 
 from __future__ import annotations
 

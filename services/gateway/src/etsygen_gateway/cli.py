@@ -59,7 +59,7 @@ def _run(work: Callable[[Any], Awaitable[T]], settings: Any = None) -> T:
     from etsygen_gateway.bootstrap import MIGRATIONS
     from etsygen_gateway.gateway import SCHEMA
 
-    settings = settings or _settings()
+    settings = _settings() if settings is None else settings
 
     async def main() -> T:
         await migrate_service(settings.common.postgres.url, SCHEMA, MIGRATIONS)

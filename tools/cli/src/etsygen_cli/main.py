@@ -1,7 +1,8 @@
 """``etsygen``: run services and the local stack, migrate, export schemas.
 
 Every command reads its configuration from the environment (and ``.env``); a missing or invalid variable
-stops it with exit status 2 and a message naming the variable.
+stops it with exit status 2 and a message naming the variable. Admin commands (``migrate``, ``users``,
+``dlq``) take what the environment does not give from the running ``etsygen dev`` stack, if one runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 
 from etsygen_cli.services import SERVICES
 from etsygen_common.settings import SettingsError
+from etsygen_common.stackfile import DATA_DIR_VARIABLE, DEFAULT_DATA_DIR, load_with_dev_stack
 from etsygen_gateway.cli import dead_letters_app, users_app
 
 app = typer.Typer(
@@ -39,12 +41,16 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _load(service: str) -> tuple[Any, Any]:
+def _load(service: str, *, from_dev_stack: bool = False) -> tuple[Any, Any]:
+    """A service's bootstrap module and settings; ``from_dev_stack`` fills gaps from a running dev stack.
+
+    ``run`` does not look for a dev stack: a service started by hand is configured by hand.
+    """
     if service not in SERVICES:
         fail(f"unknown service {service!r}; choose one of: {', '.join(SERVICES)} or all")
     module = SERVICES[service].bootstrap()
     try:
-        settings = module.load_settings()
+        settings = load_with_dev_stack(module.load_settings) if from_dev_stack else module.load_settings()
     except SettingsError as exc:
         fail(f"{service}: {exc}")
     return module, settings
@@ -81,7 +87,7 @@ def migrate(
     """Apply pending migrations of one service's schema, or of all four."""
     names = list(SERVICES) if service == "all" else [service]
     for name in names:
-        module, settings = _load(name)
+        module, settings = _load(name, from_dev_stack=True)
         runtime = module.build_app(settings)
         applied = asyncio.run(runtime.migrate())
         typer.echo(f"{name}: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
@@ -90,14 +96,25 @@ def migrate(
 @app.command()
 def dev(
     data_dir: Annotated[
-        Path, typer.Option(help="where embedded PostgreSQL and Redis keep their data")
-    ] = Path(".data"),
+        Path,
+        typer.Option(
+            help="where embedded PostgreSQL and Redis keep their data, and the stack its record",
+            envvar=DATA_DIR_VARIABLE,
+        ),
+    ] = DEFAULT_DATA_DIR,
     gateway_port: Annotated[int, typer.Option(help="port of the gateway")] = 8000,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log",
+            help="log every request the marketplace simulator serves (also SIMULATOR_ACCESS_LOG=1)",
+        ),
+    ] = False,
 ) -> None:
     """Start the whole platform locally: embedded Kafka/PostgreSQL/Redis unless their URLs are set."""
     from etsygen_cli.devrun import run_dev
 
-    sys.exit(run_dev(data_dir, gateway_port))
+    sys.exit(run_dev(data_dir, gateway_port, simulator_access_log=access_log))
 
 
 @schemas_app.command("export")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from etsygen_scraper.simulator.app import SimulatorConfig
@@ -21,6 +22,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-second", type=int, default=10, help="requests per second per app key")
     parser.add_argument("--per-day", type=int, default=10_000, help="requests per rolling day per app key")
     parser.add_argument("--epoch", type=int, default=None, help="unix time the catalogue is as of")
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        default=os.environ.get("SIMULATOR_ACCESS_LOG", "") not in ("", "0"),
+        help="log every request served (default: off, or $SIMULATOR_ACCESS_LOG=1)",
+    )
     args = parser.parse_args(argv)
     config = SimulatorConfig(
         seed=args.seed, per_second=args.per_second, per_day=args.per_day, epoch=args.epoch
@@ -29,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Etsy-Gen marketplace simulator (synthetic data) on http://{args.host}:{args.port}\n"
         f"  point the client at it with ETSY_BASE_URL=http://{args.host}:{args.port}\n"
     )
-    run_simulator(args.host, args.port, config)
+    run_simulator(args.host, args.port, config, access_log=args.access_log)
 
 
 if __name__ == "__main__":

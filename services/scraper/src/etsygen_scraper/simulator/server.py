@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -12,6 +14,7 @@ from typing import Any
 import msgspec
 import uvicorn
 
+from etsygen_common.logging import configure_logging
 from etsygen_scraper.simulator.app import Controls, SimulatorConfig, SimulatorState, build_simulator_app
 
 
@@ -74,7 +77,21 @@ async def running_simulator(
         sock.close()
 
 
-def run_simulator(host: str = "127.0.0.1", port: int = 8787, config: SimulatorConfig | None = None) -> None:
-    """Serve the simulator until interrupted (blocking)."""
+def run_simulator(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    config: SimulatorConfig | None = None,
+    *,
+    access_log: bool = False,
+) -> None:
+    """Serve the simulator until interrupted (blocking), logging like the services (``LOG_FORMAT``).
+
+    The access log is off unless asked for: the scraper's paced requests would otherwise be most of the
+    console of ``make run``.
+    """
     app, _ = build_simulator_app(config)
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+    level, fmt = os.environ.get("LOG_LEVEL") or "INFO", os.environ.get("LOG_FORMAT") or "console"
+    configure_logging("simulator", level, fmt)
+    if access_log:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=access_log, lifespan="on")

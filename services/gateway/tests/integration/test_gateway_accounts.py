@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import asgi_client, running_gateway
+from conftest import asgi_client, gateway_with, running_gateway
 from gateway_testkit import PASSWORD, TestUser, make_user
 from prometheus_client import REGISTRY
 
@@ -93,23 +93,11 @@ async def test_invite_only_signup_needs_a_valid_invitation(settings_factory: Any
             assert reused.status_code == 422
 
 
-class behind_proxy:
-    """``async with behind_proxy(...) as (client, alice)``: a gateway where the test client (203.0.113.7) is
-    a trusted proxy, so each request names its client in X-Forwarded-For; ``rate`` overrides limits."""
-
-    def __init__(self, settings_factory: Any, pg_url: str, **rate: Any) -> None:
-        settings = settings_factory(gateway={"trusted_proxies": ["203.0.113.0/24"]}, rate=rate)
-        self.running = running_gateway(settings, pg_url, listen=False)
-
-    async def __aenter__(self) -> tuple[Any, TestUser]:
-        self.gw = await self.running.__aenter__()
-        alice = await make_user(self.gw, "alice@example.com")
-        self.client = asgi_client(create_app(self.gw))
-        return await self.client.__aenter__(), alice
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.client.__aexit__(*exc)
-        await self.running.__aexit__(*exc)
+def behind_proxy(settings_factory: Any, pg_url: str, **rate: Any) -> gateway_with:
+    """A gateway where the test client (203.0.113.7) is a trusted proxy, so each request names its client in
+    X-Forwarded-For; ``rate`` overrides limits."""
+    settings = settings_factory(gateway={"trusted_proxies": ["203.0.113.0/24"]}, rate=rate)
+    return gateway_with(settings, pg_url)
 
 
 async def attempt(client: Any, path: str, email: str, password: str, ip: str = "192.0.2.1") -> Any:
@@ -139,7 +127,7 @@ async def test_successful_sign_ins_never_lock_anyone_out(client: Any, alice: Tes
 async def test_failed_sign_ins_lock_the_account_even_against_the_right_password(
     settings_factory: Any, pg_url: str
 ) -> None:
-    async with behind_proxy(settings_factory, pg_url) as (client, alice):
+    async with behind_proxy(settings_factory, pg_url) as (_, client, alice):
         # Five different clients, one account.
         statuses = [
             (await attempt(client, "login", alice.email, "not it", ip=f"198.51.100.{i}")).status_code
@@ -172,7 +160,7 @@ async def test_failed_sign_ins_lock_the_account_even_against_the_right_password(
 async def test_failures_from_one_address_across_accounts_lock_that_address(
     settings_factory: Any, pg_url: str
 ) -> None:
-    async with behind_proxy(settings_factory, pg_url) as (client, alice):
+    async with behind_proxy(settings_factory, pg_url) as (_, client, alice):
         ip = "192.0.2.50"
         statuses = [
             (await attempt(client, "login", f"nobody{i}@example.com", "whatever", ip=ip)).status_code
@@ -198,7 +186,7 @@ async def test_concurrent_failed_attempts_do_not_slip_past_the_limit(client: Any
 async def test_the_wide_per_address_limit_stops_a_flood_of_successful_sign_ins(
     settings_factory: Any, pg_url: str
 ) -> None:
-    async with behind_proxy(settings_factory, pg_url, auth_requests_limit=3) as (client, alice):
+    async with behind_proxy(settings_factory, pg_url, auth_requests_limit=3) as (_, client, alice):
         ok = [(await attempt(client, "login", alice.email, PASSWORD)).status_code for _ in range(2)]
         assert ok == [200, 200]
         malformed = await client.post(
@@ -219,7 +207,7 @@ async def test_the_wide_per_address_limit_stops_a_flood_of_successful_sign_ins(
 async def test_sign_ups_that_fail_count_as_failed_attempts_and_created_accounts_do_not(
     settings_factory: Any, pg_url: str
 ) -> None:
-    async with behind_proxy(settings_factory, pg_url) as (client, _):
+    async with behind_proxy(settings_factory, pg_url) as (_, client, _):
         created = [
             (await attempt(client, "signup", f"new{i}@example.com", PASSWORD)).status_code for i in range(6)
         ]

@@ -167,3 +167,15 @@ async def test_a_cost_above_the_limit_is_refused_before_it_reaches_redis(
     with pytest.raises(ValueError, match="can never fit"):
         await limiter.check([(ai, "user:u")], [21])
     assert await redis.keys(f"{redis_prefix}*") == []
+
+
+async def test_a_disabled_limiter_admits_every_spend_and_refund(redis: Any, redis_prefix: str) -> None:
+    limiter = RateLimiter(lambda: redis, redis_prefix, enabled=False)
+    ai = Tier(name="ai", limit=2, window_s=3600)
+    api = Tier(name="api", limit=100, window_s=900)
+    for _ in range(3):
+        assert (await limiter.check([(ai, "user:u"), (api, "user:u")], [2, 1])).allowed
+    refunded = await limiter.refund([(ai, "user:u")], 2)
+    assert refunded.allowed
+    assert refunded.results == ()
+    assert await redis.keys(f"{redis_prefix}*") == []

@@ -161,48 +161,28 @@ class RateLimiter:
             self._commands[key] = command
         return command
 
-    async def check(self, checks: Sequence[tuple[Tier, str]], costs: Sequence[int] | None = None) -> Decision:
+    async def check(
+        self, checks: Sequence[tuple[Tier, str]], costs: Sequence[int] | None = None, *, counted: bool = True
+    ) -> Decision:
         """Spend from every ``(tier, identity)`` budget, or from none if any lacks enough.
 
         Args:
             checks: the budgets the request spends.
-            costs: tokens to spend from each (default one each); see :meth:`refund` for giving back.
+            costs: tokens to spend from each (default one each; negative gives back, see :meth:`refund`).
+            counted: count the decision in ``etsygen_gateway_ratelimit_decisions_total``.
 
         Raises:
             ValueError: a cost above its tier's limit (it could never be admitted: callers refuse it first,
                 with a message saying so) or a cost list that does not match ``checks``.
         """
+        if not self._enabled or not checks:
+            return Decision(allowed=True, results=())
         if costs is not None:
             if len(costs) != len(checks):
                 raise ValueError(f"{len(checks)} budgets but {len(costs)} costs")
             for (tier, _), cost in zip(checks, costs, strict=True):
                 if cost > tier.limit:
                     raise ValueError(f"a cost of {cost} can never fit the {tier.name} tier's limit")
-        decision = await self._decide(checks, costs)
-        if decision.failed_open:
-            return decision
-        if len(checks) == 1:
-            label = checks[0][0].name
-        else:
-            binding = decision.binding or decision.results[0]
-            label = checks[0][0].name if decision.allowed else binding.tier.name
-        counter = self._decided.get((label, decision.allowed))
-        if counter is None:
-            outcome = "allowed" if decision.allowed else "limited"
-            counter = self._decided[label, decision.allowed] = RATE_DECISIONS.labels(label, outcome)
-        counter.inc()
-        return decision
-
-    async def refund(self, checks: Sequence[tuple[Tier, str]], tokens: int = 1) -> Decision:
-        """Give ``tokens`` back to every budget (never beyond a full one); the decision tells what is left.
-
-        Not counted as a decision: the request it belongs to was counted when it spent.
-        """
-        return await self._decide(checks, [-tokens] * len(checks))
-
-    async def _decide(self, checks: Sequence[tuple[Tier, str]], costs: Sequence[int] | None) -> Decision:
-        if not self._enabled or not checks:
-            return Decision(allowed=True, results=())
         command = self._command(checks, costs)
         try:
             raw = await self._runner.evalsha(command)
@@ -211,11 +191,29 @@ class RateLimiter:
         except (RedisError, OSError) as exc:
             return self._fail_open([tier for tier, _ in checks], exc)
         if len(checks) == 1 and costs is None:  # most routes spend one token of one tier
-            only = result_from(checks[0][0], raw[0] == 1, raw[1], raw[2])
-            return Decision(allowed=only.allowed, results=(only,))
-        tiers = [tier for tier, _ in checks]
-        outcomes = [(raw[i] == 1, raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]
-        return combine(tiers, outcomes, costs)
+            tier = checks[0][0]
+            only = result_from(tier, raw[0] == 1, raw[1], raw[2])
+            decision = Decision(allowed=only.allowed, results=(only,))
+            label = tier.name
+        else:
+            tiers = [tier for tier, _ in checks]
+            outcomes = [(raw[i] == 1, raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]
+            decision = combine(tiers, outcomes, costs)
+            label = tiers[0].name if decision.allowed else (decision.binding or decision.results[0]).tier.name
+        if counted:
+            counter = self._decided.get((label, decision.allowed))
+            if counter is None:
+                outcome = "allowed" if decision.allowed else "limited"
+                counter = self._decided[label, decision.allowed] = RATE_DECISIONS.labels(label, outcome)
+            counter.inc()
+        return decision
+
+    async def refund(self, checks: Sequence[tuple[Tier, str]], tokens: int = 1) -> Decision:
+        """Give ``tokens`` back to every budget (never beyond a full one); the decision tells what is left.
+
+        Not counted as a decision: the request it belongs to was counted when it spent.
+        """
+        return await self.check(checks, [-tokens] * len(checks), counted=False)
 
     def _fail_open(self, tiers: Sequence[Tier], exc: BaseException) -> Decision:
         for tier in tiers:

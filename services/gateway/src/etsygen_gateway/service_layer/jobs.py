@@ -111,10 +111,14 @@ def _check_fits(tier: Tier, concepts: int, keyword_count: int, generation: Gener
     if concepts <= tier.limit:
         return
     per = generation.concepts_per_niche
+    fits = (
+        f"submit at most {tier.limit // per} keywords with {per} concepts each, fewer concepts per keyword"
+        if tier.limit >= per
+        else f"ask for at most {tier.limit} concepts per keyword"
+    )
     raise InvalidRequestError(
         f"this job may generate {concepts} concepts ({keyword_count} keywords x {per} per keyword), more "
-        f"than the AI budget ever allows ({tier.limit} per {describe_wait(tier.window_s)}); submit at most "
-        f"{tier.limit // per} keywords with {per} concepts each, fewer concepts per keyword, or set "
+        f"than the AI budget ever allows ({tier.limit} per {describe_wait(tier.window_s)}); {fits}, or set "
         "generation.enabled to false"
     )
 

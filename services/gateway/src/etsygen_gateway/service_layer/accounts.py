@@ -357,30 +357,37 @@ async def issue_setup_link(pool: Any, ttl_s: int) -> SetupLink | None:
     return SetupLink(token=token, expires_at=expires_at)
 
 
-async def setup_link_expiry(pool: Any, token: str) -> datetime:
-    """When a usable setup link expires.
+async def setup_link_expiry(pool: Any, attempts: Budgets, token: str) -> datetime:
+    """When a usable setup link expires; an unknown token counts as a failed attempt.
 
     Raises:
         NotFoundError: the link was used, has expired or was replaced.
+        RateLimitedError: too many failed attempts from this client IP.
     """
+    await _claim_attempt(attempts, "setup")
     async with pool.acquire() as conn:
         expires_at = await repo.open_setup_link(conn, digest(token))
     if expires_at is None:
         raise NotFoundError(SETUP_LINK_GONE)
+    await attempts.refund()
     return expires_at
 
 
 async def complete_setup(
-    pool: Any, passwords: Passwords, *, token: str, email: str, password: str
+    pool: Any, passwords: Passwords, attempts: Budgets, *, token: str, email: str, password: str
 ) -> UserView:
     """Create the first admin with a setup link; the link is spent in the same transaction.
+
+    A refused link counts as a failed attempt (like a wrong password), a weak password does not.
 
     Raises:
         InvalidRequestError: bad email or weak password (the link stays usable).
         NotFoundError: the link was used, has expired or was replaced.
         ConflictError: an account exists already.
+        RateLimitedError: too many failed attempts from this client IP.
     """
     email = _check_credentials(email, password)
+    await _claim_attempt(attempts, "setup")
     hashed = await passwords.hash(password)
     token_hash = digest(token)
     async with pool.acquire() as conn, conn.transaction():
@@ -393,6 +400,7 @@ async def complete_setup(
         if user is None:  # unreachable while the lock is held and no user exists; kept as a guard
             raise ConflictError("an account with this email exists already")
         await repo.use_setup_link(conn, token_hash, user.id)
+    await attempts.refund()
     return user_view(user)
 
 

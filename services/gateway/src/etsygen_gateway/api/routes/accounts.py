@@ -95,9 +95,8 @@ class AuthController(Controller):
         token: Annotated[str, QueryParameter(min_length=1, max_length=200, description="the link's token")],
     ) -> Response[SetupLinkStatus]:
         """Whether a first-admin setup link still works (404 problem when used, expired or replaced)."""
-        headers = await _auth_budget(gw, client_of(request), "setup-link")
-        expires_at = await accounts.setup_link_expiry(gw.pool, token)
-        return Response(SetupLinkStatus(expires_at=expires_at), headers=dict(headers))
+        expires_at = await accounts.setup_link_expiry(gw.pool, _attempts(gw, request, "setup-link"), token)
+        return Response(SetupLinkStatus(expires_at=expires_at))
 
     @post(
         "/setup",
@@ -110,11 +109,15 @@ class AuthController(Controller):
         self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[SetupRequest]
     ) -> Response[UserView]:
         """Create the first admin with the one-time setup link that ``etsygen dev`` prints (works once)."""
-        headers = await _auth_budget(gw, client_of(request), data.email)
         user = await accounts.complete_setup(
-            gw.pool, gw.passwords, token=data.token, email=data.email, password=data.password
+            gw.pool,
+            gw.passwords,
+            _attempts(gw, request, "setup-link"),
+            token=data.token,
+            email=data.email,
+            password=data.password,
         )
-        return Response(user, status_code=HTTP_201_CREATED, headers=dict(headers))
+        return Response(user, status_code=HTTP_201_CREATED)
 
     @post(
         "/login",

@@ -14,6 +14,7 @@ from browser_kit import chromium, running_gateway
 from playwright.async_api import ConsoleMessage, expect
 
 from etsygen_common.runtime import ServiceRuntime
+from etsygen_gateway.service_layer.accounts import create_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -33,17 +34,21 @@ async def gateway(make_settings: Any, fresh_pg_url: str) -> AsyncIterator[Servic
         yield runtime
 
 
-async def test_the_bare_url_leads_to_the_dashboard_and_the_api_docs_render_offline(
+async def test_from_the_bare_url_to_the_dashboard_and_to_an_api_key_in_the_offline_docs(
     gateway: ServiceRuntime, tmp_path: Path
 ) -> None:
+    await create_admin(gateway.pool, "owner@example.com", "correct horse battery")
     origin = f"127.0.0.1:{gateway.port}"
     async with chromium() as browser:
         page = await browser.new_page()
         await page.goto(f"http://{origin}/")
         assert urlsplit(page.url).path == "/dashboard/"
-        await expect(page.locator("#login-form")).to_be_visible()
+        await page.fill("input[name=email]", "owner@example.com")
+        await page.fill("input[name=password]", "correct horse battery")
+        await page.click("#login-form button")
+        await expect(page.locator("#who")).to_contain_text("owner@example.com")
 
-        page = await browser.new_page()
+        # On to the docs, with the dashboard's session: what the page loads from here on is recorded.
         hosts: set[str] = set()
         refused: list[str] = []
         errors: list[str] = []
@@ -72,13 +77,18 @@ async def test_the_bare_url_leads_to_the_dashboard_and_the_api_docs_render_offli
             "Accept a research job"
         )
 
-        # "Try it out" sends the request from the page (connect-src 'self') and shows the answer.
-        probe = page.locator('.opblock-get:has(.opblock-summary-path[data-path="/health/live"])')
-        await probe.locator(".opblock-summary").click()
-        await probe.get_by_role("button", name="Try it out").click()
-        await probe.get_by_role("button", name="Execute").click()
-        await expect(probe.locator(".live-responses-table tbody .response-col_status")).to_have_text("200")
-        await expect(probe.locator(".live-responses-table")).to_contain_text('"status": "ok"')
+        # "Try it out" sends the request from the page (connect-src 'self') with the dashboard's session;
+        # docs.js adds the session's CSRF token, which creating a key needs.
+        create_key = page.locator('.opblock-post:has(.opblock-summary-path[data-path="/v1/api-keys"])')
+        await create_key.locator(".opblock-summary").click()
+        await create_key.get_by_role("button", name="Try it out").click()
+        await create_key.locator("textarea.body-param__text").fill(
+            '{"name": "from the docs", "scopes": ["read"]}'
+        )
+        await create_key.get_by_role("button", name="Execute").click()
+        answer = create_key.locator(".live-responses-table tbody")
+        await expect(answer.locator(".response-col_status")).to_have_text("201")
+        await expect(answer).to_contain_text('"key": "egk_')
 
         violations = await page.evaluate("window.__cspViolations")
     assert hosts == {origin}, f"the docs page reached other hosts: {sorted(hosts - {origin})}"

@@ -273,10 +273,10 @@ async def test_the_api_docs_are_served_by_the_gateway_alone(client: Any) -> None
 
 
 async def test_the_bare_url_redirects_to_the_dashboard(client: Any) -> None:
-    response = await client.get("/")
-    assert response.status_code in {302, 307}
-    assert response.headers["location"] == "/dashboard/"
-    assert "ratelimit" not in response.headers
+    for response in (await client.get("/"), await client.head("/")):
+        assert response.status_code in {302, 307}
+        assert response.headers["location"] == "/dashboard/"
+        assert "ratelimit" not in response.headers
     assert "/" not in (await client.get("/schema/openapi.json")).json()["paths"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from litestar import Litestar, Router, get
+from litestar import Litestar, Router, route
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -132,7 +132,13 @@ def static_files(directory: Path, path: str = "/dashboard") -> Router:
     )
 
 
-@get("/", opt={"rate": "none", "public": True}, include_in_schema=False, sync_to_thread=False)
+@route(
+    "/",
+    http_method=["GET", "HEAD"],  # HEAD too: `curl -I` is how many first look at a URL
+    opt={"rate": "none", "public": True},
+    include_in_schema=False,
+    sync_to_thread=False,
+)
 def to_dashboard() -> Redirect:
     """The bare host is where a person lands first: send them to the dashboard."""
     return Redirect("/dashboard/")

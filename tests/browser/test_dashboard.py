@@ -3,48 +3,30 @@ start a research job, and watch its progress arrive live as pipeline events are 
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_kit import chromium, running_gateway
+from playwright.async_api import expect
 
 from etsygen_common import contracts
-from etsygen_common.devstack import free_port
 from etsygen_common.envelope import wrap
 from etsygen_common.kafka import KafkaPublisher
 from etsygen_common.runtime import ServiceRuntime
-from etsygen_common.settings import PostgresSettings, ServiceSettings
-from etsygen_gateway.bootstrap import build_app
 from etsygen_gateway.service_layer.accounts import create_admin
-from etsygen_gateway.settings import CacheSection, GatewaySection, GatewaySettings, RateLimitSection
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 KEYWORD = "personalized dog collar"
 
 
 @pytest.fixture
 async def gateway(make_settings: Any, fresh_pg_url: str) -> AsyncIterator[ServiceRuntime]:
-    port = free_port()
-    common = make_settings(
-        postgres=PostgresSettings(url=fresh_pg_url, pool_min=1, pool_max=5),
-        service=ServiceSettings(port=port, shutdown_grace_s=5.0),
-    )
-    runtime = build_app(
-        GatewaySettings(
-            common=common, gateway=GatewaySection(), rate=RateLimitSection(), cache=CacheSection()
-        )
-    )
-    await runtime.start()
-    try:
+    async with running_gateway(make_settings, fresh_pg_url) as runtime:
         yield runtime
-    finally:
-        await runtime.stop()
 
 
 def _pipeline_events(job_id: str, owner_id: str) -> list[contracts.Event]:
@@ -89,69 +71,47 @@ def _pipeline_events(job_id: str, owner_id: str) -> list[contracts.Event]:
 
 
 async def test_login_start_a_job_and_see_its_progress_live(gateway: ServiceRuntime, tmp_path: Path) -> None:
-    if CHROMIUM is None:
-        pytest.fail(
-            "Chromium is needed for the dashboard tests: apt-get install chromium (or set CHROMIUM_PATH)"
-        )
-    from playwright.async_api import async_playwright, expect
-
     admin = await create_admin(gateway.pool, "owner@example.com", "correct horse battery")
     base = f"http://127.0.0.1:{gateway.port}"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+    async with chromium() as browser:
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(f"{base}/dashboard/")
+        await page.fill("input[name=email]", "owner@example.com")
+        await page.fill("input[name=password]", "wrong password!!")
+        await page.click("#login-form button")
+        await expect(page.locator("#login-error")).not_to_be_empty()  # a clear error, still on the form
+
+        await page.fill("input[name=password]", "correct horse battery")
+        await page.click("#login-form button")
+        await expect(page.locator("#who")).to_contain_text("owner@example.com")
+
+        await page.fill("textarea[name=keywords]", KEYWORD)
+        await page.click("#job-form button")
+        await expect(page.locator("#job-detail")).to_be_visible()
+        await expect(page.locator("#job-live")).to_contain_text("live")
+        job_id = (await page.locator("#job-id").text_content() or "").strip()
+        assert job_id
+        await expect(page.locator("#job-keywords tbody tr")).to_have_count(1)
+
+        # The pipeline's events for this job arrive over Kafka; the page updates without a reload.
+        publisher = KafkaPublisher(None, gateway.settings.kafka)
         try:
-            page = await browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(f"{base}/dashboard/")
-            await page.fill("input[name=email]", "owner@example.com")
-            await page.fill("input[name=password]", "wrong password!!")
-            await page.click("#login-form button")
-            await expect(page.locator("#login-error")).not_to_be_empty()  # a clear error, still on the form
-
-            await page.fill("input[name=password]", "correct horse battery")
-            await page.click("#login-form button")
-            await expect(page.locator("#who")).to_contain_text("owner@example.com")
-
-            await page.fill("textarea[name=keywords]", KEYWORD)
-            await page.click("#job-form button")
-            await expect(page.locator("#job-detail")).to_be_visible()
-            await expect(page.locator("#job-live")).to_contain_text("live")
-            job_id = (await page.locator("#job-id").text_content() or "").strip()
-            assert job_id
-            await expect(page.locator("#job-keywords tbody tr")).to_have_count(1)
-
-            # The pipeline's events for this job arrive over Kafka; the page updates without a reload.
-            publisher = KafkaPublisher(None, gateway.settings.kafka)
-            try:
-                for event in _pipeline_events(job_id, admin.id):
-                    await publisher.publish(wrap(event, source="browser-test"))
-            finally:
-                await publisher.close()
-            await expect(page.locator("#job-status")).to_have_text("succeeded", timeout=60_000)
-            await expect(page.locator("#job-keywords tbody tr td").nth(4)).to_contain_text("succeeded")
-
-            await page.click("button[data-tab=trends]")
-            await expect(page.locator("#trends tbody tr")).to_have_count(1)
-            await expect(page.locator("#trends tbody")).to_contain_text("synthetic")
-            await page.click("#trends tbody tr")
-            await expect(page.locator("#factors tbody")).to_contain_text("median price (USD)")
-
-            await page.click("button[data-tab=products]")
-            await expect(page.locator("#products tbody")).to_contain_text("Personalized Dog Collar with Name")
-            await page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
-            assert errors == []
+            for event in _pipeline_events(job_id, admin.id):
+                await publisher.publish(wrap(event, source="browser-test"))
         finally:
-            await browser.close()
+            await publisher.close()
+        await expect(page.locator("#job-status")).to_have_text("succeeded", timeout=60_000)
+        await expect(page.locator("#job-keywords tbody tr td").nth(4)).to_contain_text("succeeded")
+
+        await page.click("button[data-tab=trends]")
+        await expect(page.locator("#trends tbody tr")).to_have_count(1)
+        await expect(page.locator("#trends tbody")).to_contain_text("synthetic")
+        await page.click("#trends tbody tr")
+        await expect(page.locator("#factors tbody")).to_contain_text("median price (USD)")
+
+        await page.click("button[data-tab=products]")
+        await expect(page.locator("#products tbody")).to_contain_text("Personalized Dog Collar with Name")
+        await page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        assert errors == []

@@ -225,6 +225,7 @@ class Chaos:
             "GATEWAY_COOKIE_SECURE": "false",  # plain http on loopback: httpx sends no Secure cookies
             "GATEWAY_RATE_API_LIMIT": "1000000",
             "GATEWAY_RATE_AUTH_LIMIT": "1000",
+            "GATEWAY_RATE_AI_LIMIT": "1000000",  # jobs spend the AI tier by the concepts they may generate
             "OUTBOX_POLL_INTERVAL_S": "0.2",
             "SERVICE_SHUTDOWN_GRACE_S": "5",
             "LOG_LEVEL": "WARNING",

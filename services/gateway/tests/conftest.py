@@ -65,6 +65,24 @@ class running_gateway:
         await self.pool.close()
 
 
+class gateway_with:
+    """``async with gateway_with(settings, pg_url) as (gw, client, alice)``: a gateway of its own settings,
+    a client of its app, and alice, an operator with an API key."""
+
+    def __init__(self, settings: GatewaySettings, pg_url: str) -> None:
+        self.running = running_gateway(settings, pg_url, listen=False)
+
+    async def __aenter__(self) -> tuple[Gateway, httpx.AsyncClient, TestUser]:
+        gw = await self.running.__aenter__()
+        alice = await make_user(gw, "alice@example.com")
+        self.client = asgi_client(create_app(gw))
+        return gw, await self.client.__aenter__(), alice
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.client.__aexit__(*exc)
+        await self.running.__aexit__(*exc)
+
+
 @pytest.fixture
 def app(gateway: Gateway) -> Any:
     """The Litestar app of the test gateway."""

@@ -20,6 +20,7 @@ from etsygen_gateway.adapters.redis_pool import create_gateway_redis
 from etsygen_gateway.domain.network import Network, parse_networks
 from etsygen_gateway.domain.ratelimit import Tier
 from etsygen_gateway.service_layer.accounts import Authenticator
+from etsygen_gateway.service_layer.budgets import AUTH_FAILURES_ACCOUNT
 from etsygen_gateway.settings import GatewaySettings
 
 SCHEMA: Final = "gateway"
@@ -32,6 +33,11 @@ class Tiers(msgspec.Struct, frozen=True, kw_only=True):
     """The configured rate-limit tiers."""
 
     auth: Tier
+    """Every request to an auth route, per client IP: the flood limit."""
+    auth_failures_ip: Tier
+    """Failed sign-up/login attempts per client IP."""
+    auth_failures_account: Tier
+    """Failed sign-up/login attempts per account (e-mail address)."""
     api: Tier
     ai: Tier
     replay: Tier
@@ -41,7 +47,11 @@ class Tiers(msgspec.Struct, frozen=True, kw_only=True):
         """Tiers from ``GATEWAY_RATE_*``."""
         r = settings.rate
         return cls(
-            auth=Tier(name="auth", limit=r.auth_limit, window_s=r.auth_window_s),
+            auth=Tier(name="auth", limit=r.auth_requests_limit, window_s=r.auth_requests_window_s),
+            auth_failures_ip=Tier(name="auth-failures-ip", limit=r.auth_limit, window_s=r.auth_window_s),
+            auth_failures_account=Tier(
+                name=AUTH_FAILURES_ACCOUNT, limit=r.auth_limit, window_s=r.auth_window_s
+            ),
             api=Tier(name="api", limit=r.api_limit, window_s=r.api_window_s),
             ai=Tier(name="ai", limit=r.ai_limit, window_s=r.ai_window_s),
             replay=Tier(name="replay", limit=r.replay_limit, window_s=r.replay_window_s),

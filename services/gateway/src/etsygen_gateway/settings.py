@@ -83,11 +83,21 @@ class RateLimitSection(SettingsSection, frozen=True, kw_only=True):
 
     env_prefix: ClassVar[str] = "GATEWAY_RATE_"
     enabled: Annotated[bool, doc("Turn rate limiting off entirely (benchmarks, never production)")] = True
-    auth_limit: Annotated[int, doc("Sign-up/login attempts per client IP and per account", ge=1)] = 5
-    auth_window_s: Annotated[int, doc("Window of the auth tier, in seconds", ge=1)] = 900
+    auth_limit: Annotated[
+        int, doc("Failed sign-up/login attempts per account and per client IP (successes spend none)", ge=1)
+    ] = 5
+    auth_window_s: Annotated[int, doc("Window of the failed-attempt limits, in seconds", ge=1)] = 900
+    auth_requests_limit: Annotated[
+        int, doc("All sign-up/login requests per client IP, failed or not (stops floods)", ge=1)
+    ] = 50
+    auth_requests_window_s: Annotated[int, doc("Window of the all-requests auth limit, in seconds", ge=1)] = (
+        900
+    )
     api_limit: Annotated[int, doc("API requests per API key, user, or anonymous client IP", ge=1)] = 100
     api_window_s: Annotated[int, doc("Window of the API tier, in seconds", ge=1)] = 900
-    ai_limit: Annotated[int, doc("AI generation requests per API key or user", ge=1)] = 20
+    ai_limit: Annotated[
+        int, doc("AI concepts per API key or user (a job spends keywords x concepts_per_niche)", ge=1)
+    ] = 20
     ai_window_s: Annotated[int, doc("Window of the AI tier, in seconds", ge=1)] = 3600
     replay_limit: Annotated[int, doc("Dead-letter replays per admin", ge=1)] = 30
     replay_window_s: Annotated[int, doc("Window of the replay tier, in seconds", ge=1)] = 3600

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
-from conftest import asgi_client, running_gateway
+from conftest import asgi_client, gateway_with, running_gateway
 from gateway_testkit import PASSWORD, TestUser, make_user
+from prometheus_client import REGISTRY
 
 from etsygen_gateway.api.app import create_app
 from etsygen_gateway.gateway import Gateway
@@ -91,36 +93,135 @@ async def test_invite_only_signup_needs_a_valid_invitation(settings_factory: Any
             assert reused.status_code == 422
 
 
-async def test_sign_in_attempts_are_limited_per_account_and_per_client_ip(
+def behind_proxy(settings_factory: Any, pg_url: str, **rate: Any) -> gateway_with:
+    """A gateway where the test client (203.0.113.7) is a trusted proxy, so each request names its client in
+    X-Forwarded-For; ``rate`` overrides limits."""
+    settings = settings_factory(gateway={"trusted_proxies": ["203.0.113.0/24"]}, rate=rate)
+    return gateway_with(settings, pg_url)
+
+
+async def attempt(client: Any, path: str, email: str, password: str, ip: str = "192.0.2.1") -> Any:
+    """A sign-in (``path`` login) or sign-up (``path`` signup) from client ``ip``."""
+    return await client.post(
+        f"/v1/auth/{path}", json={"email": email, "password": password}, headers={"x-forwarded-for": ip}
+    )
+
+
+def password_failures() -> float:
+    return REGISTRY.get_sample_value("etsygen_gateway_auth_failures_total", {"kind": "password"}) or 0
+
+
+async def test_successful_sign_ins_never_lock_anyone_out(client: Any, alice: TestUser) -> None:
+    statuses = [(await attempt(client, "login", alice.email, PASSWORD)).status_code for _ in range(6)]
+    assert statuses == [200] * 6  # within a minute, more than the 5 failures an account may have
+    # Nor do they spend the failure budget: four failures and a success leave one failure to go.
+    statuses = [(await attempt(client, "login", alice.email, "wrong one")).status_code for _ in range(4)]
+    assert statuses == [401] * 4
+    ok = await attempt(client, "login", alice.email, PASSWORD)
+    assert ok.status_code == 200
+    assert '"auth-failures-account";r=1;' in ok.headers["ratelimit"]
+    statuses = [(await attempt(client, "login", alice.email, "wrong one")).status_code for _ in range(2)]
+    assert statuses == [401, 429]
+
+
+async def test_failed_sign_ins_lock_the_account_even_against_the_right_password(
     settings_factory: Any, pg_url: str
 ) -> None:
-    # The test client connects from 203.0.113.7: make it a trusted proxy so X-Forwarded-For names clients.
-    settings = settings_factory(gateway={"trusted_proxies": ["203.0.113.0/24"]})
-    async with running_gateway(settings, pg_url, listen=False) as gw:
-        alice = await make_user(gw, "alice@example.com")
-        async with asgi_client(create_app(gw)) as client:
-            statuses = []
-            for attempt in range(6):  # six different clients, one account
-                response = await client.post(
-                    "/v1/auth/login",
-                    json={"email": alice.email, "password": "not the password"},
-                    headers={"x-forwarded-for": f"198.51.100.{attempt}"},
-                )
-                statuses.append(response.status_code)
-            assert statuses == [401] * 5 + [429]
-            assert int(response.headers["retry-after"]) > 0
-            assert response.json()["type"].endswith("/rate-limited")
-            assert response.headers["x-ratelimit-remaining"] == "0"
+    async with behind_proxy(settings_factory, pg_url) as (_, client, alice):
+        # Five different clients, one account.
+        statuses = [
+            (await attempt(client, "login", alice.email, "not it", ip=f"198.51.100.{i}")).status_code
+            for i in range(5)
+        ]
+        assert statuses == [401] * 5
+        # OWASP: once locked, the account refuses further attempts until the window lets one back, the right
+        # password included (else the lock would only slow a guesser down until it finds it), and it refuses
+        # them before any password is checked.
+        checked = password_failures()
+        locked = await attempt(client, "login", alice.email, PASSWORD, ip="198.51.100.99")
+        assert locked.status_code == 429
+        assert locked.headers["content-type"] == "application/problem+json"
+        assert locked.json()["type"].endswith("/rate-limited")
+        # One attempt comes back every 900 s / 5.
+        assert locked.json()["detail"] == (
+            "too many failed sign-in attempts for this account; try again in 3 minutes"
+        )
+        assert int(locked.headers["retry-after"]) == 180
+        assert locked.headers["x-ratelimit-remaining"] == "0"
+        assert '"auth-failures-account";q=5;w=900' in locked.headers["ratelimit-policy"]
+        guess = await attempt(client, "login", alice.email, "another guess", ip="198.51.100.98")
+        assert guess.status_code == 429
+        assert password_failures() == checked
+        await attempt(client, "signup", "bob@example.com", PASSWORD, ip="198.51.100.99")
+        unlocked = await attempt(client, "login", "bob@example.com", PASSWORD, ip="198.51.100.99")
+        assert unlocked.status_code == 200  # the lock is the account's, not everyone's
 
-            statuses = []
-            for attempt in range(6):  # one client, six different accounts
-                response = await client.post(
-                    "/v1/auth/login",
-                    json={"email": f"nobody{attempt}@example.com", "password": "whatever it is"},
-                    headers={"x-forwarded-for": "192.0.2.50"},
-                )
-                statuses.append(response.status_code)
-            assert statuses == [401] * 5 + [429]
+
+async def test_failures_from_one_address_across_accounts_lock_that_address(
+    settings_factory: Any, pg_url: str
+) -> None:
+    async with behind_proxy(settings_factory, pg_url) as (_, client, alice):
+        ip = "192.0.2.50"
+        statuses = [
+            (await attempt(client, "login", f"nobody{i}@example.com", "whatever", ip=ip)).status_code
+            for i in range(5)
+        ]
+        assert statuses == [401] * 5
+        locked = await attempt(client, "login", alice.email, PASSWORD, ip=ip)
+        assert locked.status_code == 429
+        assert locked.json()["detail"].startswith(
+            "too many failed sign-in attempts from your network address; try again in"
+        )
+        elsewhere = await attempt(client, "login", alice.email, PASSWORD, ip="192.0.2.51")
+        assert elsewhere.status_code == 200
+
+
+async def test_concurrent_failed_attempts_do_not_slip_past_the_limit(client: Any, alice: TestUser) -> None:
+    responses = await asyncio.gather(
+        *(attempt(client, "login", alice.email, f"guess {i}") for i in range(12))
+    )
+    assert sorted(r.status_code for r in responses) == [401] * 5 + [429] * 7
+
+
+async def test_the_wide_per_address_limit_stops_a_flood_of_successful_sign_ins(
+    settings_factory: Any, pg_url: str
+) -> None:
+    async with behind_proxy(settings_factory, pg_url, auth_requests_limit=3) as (_, client, alice):
+        ok = [(await attempt(client, "login", alice.email, PASSWORD)).status_code for _ in range(2)]
+        assert ok == [200, 200]
+        malformed = await client.post(
+            "/v1/auth/signup", json={"email": 1}, headers={"x-forwarded-for": "192.0.2.1"}
+        )
+        assert malformed.status_code == 400  # it counts too: the flood limit applies before any parsing
+        flood = await attempt(client, "login", alice.email, PASSWORD)
+        assert flood.status_code == 429
+        assert flood.json()["detail"] == (
+            "too many sign-up and sign-in requests from your network address; try again in 5 minutes"
+        )
+        assert flood.headers["ratelimit-policy"] == '"auth";q=3;w=900'
+        assert int(flood.headers["retry-after"]) == 300
+        other = await attempt(client, "login", alice.email, PASSWORD, ip="192.0.2.61")
+        assert other.status_code == 200
+
+
+async def test_sign_ups_that_fail_count_as_failed_attempts_and_created_accounts_do_not(
+    settings_factory: Any, pg_url: str
+) -> None:
+    async with behind_proxy(settings_factory, pg_url) as (_, client, _):
+        created = [
+            (await attempt(client, "signup", f"new{i}@example.com", PASSWORD)).status_code for i in range(6)
+        ]
+        assert created == [201] * 6
+        # A weak password is refused before the attempt counts: nothing was guessed.
+        weak = [(await attempt(client, "signup", "new9@example.com", "short")).status_code for _ in range(6)]
+        assert weak == [422] * 6
+        # Probing which addresses have accounts does count.
+        taken = [
+            (await attempt(client, "signup", f"new{i}@example.com", PASSWORD)).status_code for i in range(6)
+        ]
+        assert taken == [409] * 5 + [429]
+        refused = await attempt(client, "signup", "new7@example.com", PASSWORD)
+        assert refused.json()["detail"].startswith("too many failed sign-up attempts from your network")
 
 
 async def test_cookie_sessions_need_the_csrf_token_for_unsafe_requests(client: Any, alice: TestUser) -> None:

@@ -249,9 +249,35 @@ async def test_metrics_and_the_openapi_document_are_served(client: Any, alice: T
     schema = (await client.get("/schema/openapi.json")).json()
     problem = schema["paths"]["/v1/jobs"]["post"]["responses"]["429"]["content"]
     assert "application/problem+json" in problem
+    assert (await client.get("/schema/openapi.yaml")).text.startswith("components:")
+
+
+async def test_the_api_docs_are_served_by_the_gateway_alone(client: Any) -> None:
     docs = await client.get("/schema")
     assert docs.status_code == 200
-    assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    csp = docs.headers["content-security-policy"]
+    assert "script-src 'self';" in csp
+    assert "style-src 'self';" in csp
+    assert "https:" not in csp
+    assert "unsafe" not in csp
+    assert "http" not in docs.text.replace("http-equiv", "")  # no URL of another host in the page
+    assert "ratelimit" in docs.headers
+    assets = re.findall(r'(?:src|href)="(/schema/assets/[^"]+)"', docs.text)
+    assert len(assets) == 5
+    for asset in assets:
+        response = await client.get(asset)
+        assert response.status_code == 200, asset
+        assert "ratelimit" not in response.headers  # the page costs one API-tier request, its files none
+        assert response.headers["content-security-policy"] == csp
+    assert (await client.get("/schema/assets/no-such-file.js")).status_code == 404
+
+
+async def test_the_bare_url_redirects_to_the_dashboard(client: Any) -> None:
+    for response in (await client.get("/"), await client.head("/")):
+        assert response.status_code in {302, 307}
+        assert response.headers["location"] == "/dashboard/"
+        assert "ratelimit" not in response.headers
+    assert "/" not in (await client.get("/schema/openapi.json")).json()["paths"]
 
 
 async def test_a_static_dashboard_folder_can_be_mounted(

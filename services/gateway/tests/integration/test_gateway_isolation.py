@@ -30,6 +30,7 @@ PUBLIC_OR_ACCOUNT_ROUTES = {
     "/v1/admin/dead-letters/{letter_id:int}/discard",
     "/v1/admin/breakers",
     "/v1/admin/invitations",
+    "/",
     "/dashboard",
     "/dashboard/{file_path:path}",
 }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
+from conftest import gateway_with
 from gateway_testkit import TestUser
 
 from etsygen_common.contracts import ResearchRequested
@@ -67,6 +70,9 @@ async def test_nothing_is_stored_when_the_event_cannot_be_written(
     async with gateway.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM jobs") == 0
         assert await conn.fetchval("SELECT count(*) FROM job_keywords") == 0
+    monkeypatch.undo()
+    stored = await client.post("/v1/jobs", json={"keywords": ["mug"]}, headers=alice.headers)
+    assert '"ai";r=19;' in stored.headers["ratelimit"]  # the job that was not stored gave its concept back
 
 
 async def test_a_repeated_idempotency_key_returns_the_first_job(
@@ -136,3 +142,93 @@ async def test_a_job_is_cancelled_once(client: Any, alice: TestUser) -> None:
     assert again.status_code == 409
     detail = (await client.get(f"/v1/jobs/{job['id']}", headers=alice.headers)).json()
     assert detail["job"]["status"] == "cancelled"  # the cached detail was invalidated
+
+
+def ai_limited(settings_factory: Any, pg_url: str) -> gateway_with:
+    """A gateway whose AI tier is 10 concepts an hour."""
+    return gateway_with(settings_factory(rate={"ai_limit": 10, "ai_window_s": 3600}), pg_url)
+
+
+def job(keywords: int, concepts: int = 1, *, enabled: bool = True) -> dict[str, Any]:
+    return {
+        "keywords": [f"niche {i}" for i in range(keywords)],
+        "generation": {"enabled": enabled, "concepts_per_niche": concepts},
+    }
+
+
+async def test_a_job_that_asks_for_concepts_spends_the_ai_tier_by_them(
+    settings_factory: Any, pg_url: str
+) -> None:
+    async with ai_limited(settings_factory, pg_url) as (gw, client, alice):
+        first = await client.post("/v1/jobs", json=job(3, 2), headers=alice.headers)
+        assert first.status_code == 202
+        assert '"ai";r=4;' in first.headers["ratelimit"]  # 3 keywords x 2 concepts of 10
+        assert '"api";r=99;' in first.headers["ratelimit"]
+
+        refused = await client.post("/v1/jobs", json=job(3, 2), headers=alice.headers)
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["detail"] == (
+            "this job may generate 6 concepts (3 keywords x 2 per keyword), but only 4 of your AI budget of "
+            "10 per 60 minutes are left; enough for this job in 12 minutes, the whole budget in 36 minutes. "
+            "Submit fewer keywords or concepts per keyword, or set generation.enabled to false"
+        )
+        assert int(refused.headers["retry-after"]) == 720  # two more concepts, one every 6 minutes
+        assert refused.headers["x-ratelimit-limit"] == "10"
+        assert refused.headers["x-ratelimit-remaining"] == "4"
+
+        exact = await client.post("/v1/jobs", json=job(2, 2), headers=alice.headers)
+        assert exact.status_code == 202  # what is left fits
+        assert '"ai";r=0;' in exact.headers["ratelimit"]
+        generate = await client.post(f"/v1/trends/{uuid.uuid4()}/generate", headers=alice.headers)
+        assert generate.status_code == 429  # the same AI budget as a single generation
+        async with gw.pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM jobs") == 2  # the refused job was not stored
+
+
+async def test_a_job_without_generation_spends_no_ai_budget(settings_factory: Any, pg_url: str) -> None:
+    async with ai_limited(settings_factory, pg_url) as (_, client, alice):
+        for body in (job(20, 1, enabled=False), job(20, 0)):
+            response = await client.post("/v1/jobs", json=body, headers=alice.headers)
+            assert response.status_code == 202
+            assert '"ai"' not in response.headers["ratelimit-policy"]
+        full = await client.post("/v1/jobs", json=job(10), headers=alice.headers)
+        assert full.status_code == 202  # the whole budget was still there
+        assert '"ai";r=0;' in full.headers["ratelimit"]
+
+
+async def test_a_job_needing_more_than_the_whole_ai_budget_is_refused_outright(
+    settings_factory: Any, pg_url: str
+) -> None:
+    async with ai_limited(settings_factory, pg_url) as (_, client, alice):
+        response = await client.post("/v1/jobs", json=job(6, 2), headers=alice.headers)
+        assert response.status_code == 422  # no wait would ever help: no 429, no Retry-After
+        assert "retry-after" not in response.headers
+        assert response.json()["detail"] == (
+            "this job may generate 12 concepts (6 keywords x 2 per keyword), more than the AI budget ever "
+            "allows (10 per 60 minutes); submit at most 5 keywords with 2 concepts each, fewer concepts per "
+            "keyword, or set generation.enabled to false"
+        )
+        after = await client.post("/v1/jobs", json=job(1), headers=alice.headers)
+        assert '"ai";r=9;' in after.headers["ratelimit"]  # the refused job spent nothing
+
+
+async def test_a_replayed_job_spends_no_ai_budget_again(settings_factory: Any, pg_url: str) -> None:
+    async with ai_limited(settings_factory, pg_url) as (_, client, alice):
+        headers = {**alice.headers, "Idempotency-Key": "once"}
+        first = await client.post("/v1/jobs", json=job(4), headers=headers)
+        again = await client.post("/v1/jobs", json=job(4), headers=headers)
+        assert first.json()["id"] == again.json()["id"]
+        assert '"ai"' not in again.headers["ratelimit-policy"]
+        after = await client.post("/v1/jobs", json=job(1), headers=alice.headers)
+        assert '"ai";r=5;' in after.headers["ratelimit"]  # 10 - 4 - 1: the replay spent nothing
+
+
+async def test_concurrent_jobs_cannot_together_take_more_than_is_left(
+    settings_factory: Any, pg_url: str
+) -> None:
+    async with ai_limited(settings_factory, pg_url) as (_, client, alice):
+        responses = await asyncio.gather(
+            *(client.post("/v1/jobs", json=job(3), headers=alice.headers) for _ in range(5))
+        )
+        assert sorted(r.status_code for r in responses) == [202] * 3 + [429] * 2

@@ -114,6 +114,7 @@ async def test_the_api_conforms_to_its_schema_and_never_fails_with_5xx(
         "GATEWAY_RATE_API_LIMIT": "1000000",
         "GATEWAY_RATE_AI_LIMIT": "1000000",
         "GATEWAY_RATE_AUTH_LIMIT": "1000000",
+        "GATEWAY_RATE_AUTH_REQUESTS_LIMIT": "1000000",
         "GATEWAY_RATE_REPLAY_LIMIT": "1000000",
         "GATEWAY_ARGON2_TIME_COST": "1",
         "GATEWAY_ARGON2_MEMORY_KIB": "8",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from etsygen_common.contracts import GenerationOptions
 from etsygen_gateway.domain.jobs import (
     KeywordProgress,
     apply_analysis,
     apply_outcome,
     apply_scrape,
+    concepts_bound,
     job_status,
     keyword_status,
     normalize_keywords,
@@ -70,3 +72,10 @@ def test_job_status_summarises_its_keywords() -> None:
     assert job_status(["failed", "failed"], "running") == "failed"
     assert job_status(["succeeded", "failed"], "running") == "partially_failed"
     assert job_status(["succeeded", "running"], "cancelled") == "cancelled"
+
+
+def test_a_job_may_generate_its_keywords_times_the_concepts_per_keyword_and_none_when_off() -> None:
+    assert concepts_bound(4, GenerationOptions(concepts_per_niche=3)) == 12
+    assert concepts_bound(4, GenerationOptions()) == 4  # one concept per keyword by default
+    assert concepts_bound(4, GenerationOptions(enabled=False, concepts_per_niche=3)) == 0
+    assert concepts_bound(4, GenerationOptions(concepts_per_niche=0)) == 0

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etsygen_gateway.domain.ratelimit import Decision, Tier, combine, gcra, headers_for, result_from
+from etsygen_gateway.domain.ratelimit import (
+    Decision,
+    Tier,
+    combine,
+    describe_wait,
+    gcra,
+    headers_for,
+    merge,
+    result_from,
+)
 
 API = Tier(name="api", limit=100, window_s=900)
 SECOND = 1_000_000.0
@@ -82,3 +92,83 @@ def test_a_refusal_names_the_exhausted_tier_and_says_when_to_retry() -> None:
 
 def test_failing_open_sends_no_rate_limit_headers() -> None:
     assert headers_for(Decision(allowed=True, results=(), failed_open=True)) == []
+
+
+AI = Tier(name="ai", limit=20, window_s=3600)
+
+
+def test_a_costly_request_needs_that_many_tokens_left_and_takes_all_or_none() -> None:
+    tat: float | None = None
+    ok, tat, _ = gcra(tat, 0.0, AI, cost=15)
+    assert ok
+    ok, unchanged, wait_us = gcra(tat, 0.0, AI, cost=6)  # five left: refused, nothing spent
+    assert not ok
+    assert unchanged == tat
+    assert wait_us == AI.interval_us  # one more token, one interval from now
+    ok, tat, _ = gcra(tat, 0.0, AI, cost=5)
+    assert ok
+    assert not gcra(tat, 0.0, AI)[0]
+
+
+def test_a_cost_of_the_whole_limit_fits_a_full_budget_and_more_never_does() -> None:
+    assert gcra(None, 0.0, AI, cost=20)[0]
+    with pytest.raises(ValueError, match="can never fit"):
+        gcra(None, 0.0, AI, cost=21)
+
+
+def test_a_refund_gives_tokens_back_but_never_more_than_a_full_budget() -> None:
+    ok, tat, _ = gcra(None, 0.0, AI, cost=20)
+    ok, tat, _ = gcra(tat, 0.0, AI, cost=-3)
+    assert ok
+    assert [gcra(tat, 0.0, AI, cost=c)[0] for c in (4, 3)] == [False, True]
+    _, full, _ = gcra(None, 0.0, AI, cost=-5)  # refunding a full budget
+    ok, after, _ = gcra(full, 0.0, AI, cost=20)
+    assert ok
+    assert not gcra(after, 0.0, AI)[0]  # the refund did not make room beyond the limit
+
+
+@given(st.lists(st.integers(min_value=-3, max_value=20), min_size=1, max_size=60))
+def test_a_cost_is_admitted_exactly_when_that_much_is_left(costs: list[int]) -> None:
+    tat: float | None = None
+    spent = 0
+    for cost in costs:
+        ok, tat, _ = gcra(tat, 0.0, AI, cost=cost)
+        assert ok == (spent + cost <= AI.limit)
+        if ok:
+            spent = max(0, spent + cost)  # refunds never make a budget fuller than full
+
+
+def test_a_refused_costly_request_says_how_much_is_left() -> None:
+    # 15 of 20 spent: 5 left; a request of 8 is refused until 3 more came back.
+    reset = 15 * AI.interval_us
+    result = result_from(AI, False, reset, 3 * AI.interval_us, cost=8)
+    assert result.remaining == 5
+    assert result.retry_after_s == 3 * 180
+    assert result.reset_s == 15 * 180
+    assert result_from(AI, False, reset, AI.interval_us).remaining == 0  # cost 1: refused only when empty
+
+
+def test_a_handlers_decision_joins_the_access_checks_and_replaces_what_it_redescribes() -> None:
+    access = combine([API], [(True, API.interval_us, 0.0)])
+    failures = Tier(name="auth-failures-ip", limit=5, window_s=900)
+    spent = combine([failures], [(True, failures.interval_us, 0.0)])
+    both = merge(access, spent)
+    assert [r.tier.name for r in both.results] == ["api", "auth-failures-ip"]
+    refunded = merge(both, combine([failures], [(True, 0.0, 0.0)]))
+    assert [(r.tier.name, r.remaining) for r in refunded.results] == [("api", 99), ("auth-failures-ip", 5)]
+    refused = merge(access, combine([failures], [(False, 900 * SECOND, 180 * SECOND)]))
+    assert not refused.allowed
+    assert dict(headers_for(refused))["retry-after"] == "180"
+
+
+def test_waits_read_as_a_person_says_them() -> None:
+    assert [describe_wait(s) for s in (1, 45, 89, 90, 840, 3600, 5400, 7200)] == [
+        "1 second",
+        "45 seconds",
+        "89 seconds",
+        "2 minutes",
+        "14 minutes",
+        "60 minutes",
+        "2 hours",
+        "2 hours",
+    ]

@@ -14,9 +14,12 @@ Authorisation: a route names the scope it needs in ``opt["requires"]`` (``read``
 credentials are answered after the rate limit was applied, so guessing keys spends the client's budget.
 
 Rate limits: each route names its tier in ``opt["rate"]``: ``api`` (default), ``ai`` (AI tier and API tier
-together), ``replay``, ``auth`` (checked by the auth handlers themselves, per client IP and per account) or
-``none``. The budget is the API key's, else the user's, else the client IP's. Routes with
-``opt["public"]`` (probes, metrics, sign-up, login) ignore credentials altogether.
+together), ``replay``, ``auth`` (every request per client IP, the flood limit; the auth handlers add the
+failed-attempt budgets themselves) or ``none``. The budget is the API key's, else the user's, else the
+client IP's. A handler that learns more about what a request costs (a sign-in that fails, a job that may
+generate concepts) spends further budgets through :class:`RequestBudgets`, and the response's headers
+describe every tier the request was checked against. Routes with ``opt["public"]`` (probes, metrics,
+sign-up, login) ignore credentials altogether.
 """
 
 from __future__ import annotations
@@ -34,14 +37,23 @@ from etsygen_gateway.api.edge import RESPONSE_HEADERS
 from etsygen_gateway.domain.accounts import Principal
 from etsygen_gateway.domain.accounts import Scope as ApiScope
 from etsygen_gateway.domain.network import client_ip
-from etsygen_gateway.domain.ratelimit import Tier, encoded_headers, headers_for
+from etsygen_gateway.domain.ratelimit import (
+    Decision,
+    Tier,
+    describe_wait,
+    encoded_headers,
+    headers_for,
+    merge,
+)
 from etsygen_gateway.errors import ForbiddenError, RateLimitedError, UnauthenticatedError
 from etsygen_gateway.gateway import Gateway
 
 CSRF_HEADER: Final = "x-csrf-token"
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_UNLIMITED: Final = frozenset({"none", "auth"})
-"""Tiers the access check does not spend (``auth`` is spent by the auth handlers themselves)."""
+_UNLIMITED: Final = frozenset({"none"})
+"""Tiers the access check does not spend."""
+RATE_DECISION: Final = "rate_decision"
+"""Key in ``scope["state"]``: the rate-limit decision the response's headers describe."""
 WWW_AUTHENTICATE: Final = {"WWW-Authenticate": 'Bearer realm="etsygen", charset="UTF-8"'}
 
 
@@ -165,10 +177,14 @@ class Access:
             decision = await gw.limiter.check(checks)
             if not decision.allowed:
                 name = decision.binding.tier.name if decision.binding else tier
-                raise RateLimitedError(
-                    f"rate limit of the {name} tier reached; retry in {decision.retry_after_s} s",
-                    headers=dict(headers_for(decision)),
+                wait = describe_wait(decision.retry_after_s)
+                detail = (
+                    f"too many sign-up and sign-in requests from your network address; try again in {wait}"
+                    if tier == "auth"
+                    else f"rate limit of the {name} tier reached; retry in {decision.retry_after_s} s"
                 )
+                raise RateLimitedError(detail, headers=dict(headers_for(decision)))
+            state[RATE_DECISION] = decision
             extra = encoded_headers(decision)
             if extra:
                 # The edge adds these to the response (also to an error response raised from here on).
@@ -185,6 +201,8 @@ class Access:
             return [(tiers.ai, identity), (tiers.api, identity)]
         if tier == "replay":
             return [(tiers.replay, identity), (tiers.api, identity)]
+        if tier == "auth":  # sign-up and login are anonymous: the flood limit is the client IP's
+            return [(tiers.auth, f"ip:{client}")]
         return [(tiers.api, identity)]
 
     @staticmethod
@@ -233,6 +251,53 @@ class Access:
         if origin in self.allowed_origins:
             return True
         return urlsplit(origin).netloc == headers.get("host", "").lower()
+
+
+class RequestBudgets:
+    """Budgets a handler spends itself, once it knows what the request costs.
+
+    The access check spent the route's tier before the handler ran; a handler adds what only it can know: a
+    login's claim on the failed-attempt budgets, a job's AI cost. Each call is one atomic limiter decision,
+    folded into the request's, so the response (a refusal too) describes every tier once.
+    """
+
+    def __init__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], gateway: Gateway, checks: list[tuple[Tier, str]]
+    ) -> None:
+        self._state = connection.scope["state"]
+        self._limiter = gateway.limiter
+        self._checks = checks
+
+    @property
+    def tiers(self) -> list[Tier]:
+        """The tiers these budgets are in."""
+        return [tier for tier, _ in self._checks]
+
+    async def spend(self, cost: int = 1) -> Decision:
+        """Spend ``cost`` tokens of every budget, or none if any lacks them; the request's decision.
+
+        A refusal is returned, not raised: the caller knows what to tell the person (its
+        :class:`RateLimitedError` takes ``headers_for`` the returned decision).
+        """
+        decision = await self._limiter.check(self._checks, [cost] * len(self._checks))
+        return self._fold(decision)
+
+    async def refund(self, cost: int = 1) -> Decision:
+        """Give back ``cost`` tokens of every budget (a spend that turned out not to count)."""
+        return self._fold(await self._limiter.refund(self._checks, cost))
+
+    def _fold(self, decision: Decision) -> Decision:
+        state = self._state
+        earlier: Decision | None = state.get(RATE_DECISION)
+        lines = state.setdefault(RESPONSE_HEADERS, [])
+        if earlier is not None:
+            stale = set(encoded_headers(earlier))
+            lines[:] = [line for line in lines if line not in stale]
+            decision = merge(earlier, decision)
+        state[RATE_DECISION] = decision
+        if decision.allowed:  # a refusal's lines travel with its error (the edge would add them twice)
+            lines.extend(encoded_headers(decision))
+        return decision
 
 
 class AccessMiddleware(ASGIMiddleware):

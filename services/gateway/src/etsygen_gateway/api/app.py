@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from litestar import Litestar, Router
+from litestar import Litestar, Router, route
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from etsygen_gateway.api import live, problems
-from etsygen_gateway.api.access import Access, AccessMiddleware, session_cookie
+from etsygen_gateway.api.access import Access, AccessMiddleware, csrf_cookie, session_cookie
+from etsygen_gateway.api.docs import SwaggerDocs
 from etsygen_gateway.api.edge import EdgeMiddleware
 from etsygen_gateway.api.routes import system
 from etsygen_gateway.api.routes.accounts import ApiKeyController, AuthController
@@ -36,12 +39,14 @@ PACKAGED_DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
 
 
 def openapi_config(secure_cookies: bool) -> OpenAPIConfig:
-    """OpenAPI 3.1 document at /schema/openapi.json (and interactive docs under /schema)."""
+    """OpenAPI 3.1 document at /schema/openapi.json (and .yaml), the interactive docs at /schema."""
     return OpenAPIConfig(
         title="Etsy-Gen API",
         version="1.0.0",
         description=API_DESCRIPTION,
         path="/schema",
+        # Litestar's default pages load their renderers from CDNs; this one is served by the gateway.
+        render_plugins=[SwaggerDocs(csrf_cookie=csrf_cookie(secure_cookies)), YamlRenderPlugin()],
         use_handler_docstrings=True,
         tags=[
             Tag(name="jobs", description="Research jobs and their progress"),
@@ -94,7 +99,7 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
     ]
     dashboard = Path(settings.static_dir) if settings.static_dir else PACKAGED_DASHBOARD
     if (dashboard / "index.html").is_file():
-        handlers.append(static_files(dashboard))
+        handlers += [static_files(dashboard), to_dashboard]
     app = Litestar(
         route_handlers=handlers,
         dependencies={"gw": Provide(lambda: gw, use_cache=True, sync_to_thread=False)},
@@ -125,3 +130,15 @@ def static_files(directory: Path, path: str = "/dashboard") -> Router:
         opt={"rate": "none", "public": True},
         include_in_schema=False,
     )
+
+
+@route(
+    "/",
+    http_method=["GET", "HEAD"],  # HEAD too: `curl -I` is how many first look at a URL
+    opt={"rate": "none", "public": True},
+    include_in_schema=False,
+    sync_to_thread=False,
+)
+def to_dashboard() -> Redirect:
+    """The bare host is where a person lands first: send them to the dashboard."""
+    return Redirect("/dashboard/")

@@ -13,6 +13,8 @@ from typing import Final, Literal
 
 import msgspec
 
+from etsygen_common.contracts import GenerationOptions
+
 JobStatus = Literal["queued", "running", "succeeded", "partially_failed", "failed", "cancelled"]
 KeywordStatus = Literal["pending", "running", "succeeded", "partially_failed", "failed"]
 StageStatus = Literal["pending", "running", "ok", "failed"]
@@ -38,6 +40,17 @@ class KeywordProgress(msgspec.Struct, kw_only=True):
     generated: int = 0
     rejected: int = 0
     failed_outcomes: int = 0
+
+
+def concepts_bound(keyword_count: int, generation: GenerationOptions) -> int:
+    """The most concepts a job may have generated: each keyword is one niche, and each niche that passes
+    the generator's gate gets ``concepts_per_niche`` (none when generation is off, as the generator has it).
+
+    What the job spends of the AI tier up front: which niches pass the gate is known only once scored.
+    """
+    if not generation.enabled or generation.concepts_per_niche < 1:
+        return 0
+    return keyword_count * generation.concepts_per_niche
 
 
 def normalize_keywords(raw: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -7,6 +7,14 @@ therefore allows a burst of exactly ``limit`` requests, then one every ``T``. Th
 same arithmetic in Lua with Redis' own clock (``adapters.limiter``); :func:`gcra` is the reference the tests
 hold it to.
 
+A request may cost ``n`` tokens at once (a research job spends the AI tier by the concepts it may
+generate): TAT advances by ``n * T`` and the request is admitted when ``TAT + n * T - window <= now``, so it
+needs ``n`` tokens left and takes all ``n`` or none. A cost above ``limit`` can never be admitted (it would
+need more than a full budget), so callers refuse it first: :func:`gcra` raises rather than answer with a
+wait that would never end in admission. A negative cost gives tokens back (a sign-in that turned out to
+succeed, a job that was an idempotent replay); it is always admitted, and a TAT pushed below ``now`` means
+the same as ``now``: a full budget, never more.
+
 Headers follow draft-ietf-httpapi-ratelimit-headers (``RateLimit-Policy: "api";q=100;w=900`` and
 ``RateLimit: "api";r=42;t=30``) plus the widespread ``X-RateLimit-Limit/Remaining/Reset``; reset values are
 seconds from now.
@@ -77,14 +85,19 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
         return max((r.retry_after_s for r in self.results), default=0)
 
 
-def gcra(tat_us: float | None, now_us: float, tier: Tier) -> tuple[bool, float, float]:
-    """One GCRA step for a single tier.
+def gcra(tat_us: float | None, now_us: float, tier: Tier, cost: int = 1) -> tuple[bool, float, float]:
+    """One GCRA step for a single tier, spending ``cost`` tokens (negative: giving them back).
 
     Returns:
         ``(allowed, new_tat_us, wait_us)``: the TAT to store when admitted (unchanged when refused) and, when
-        refused, how long until a request would be admitted.
+        refused, how long until a request of this cost would be admitted.
+
+    Raises:
+        ValueError: ``cost`` is above the tier's limit, so no wait would ever admit it.
     """
-    interval = tier.interval_us
+    if cost > tier.limit:
+        raise ValueError(f"a cost of {cost} can never fit the {tier.name} tier's limit of {tier.limit}")
+    interval = tier.interval_us * cost
     window = tier.window_s * 1_000_000
     tat = max(tat_us or 0.0, now_us)
     new_tat = tat + interval
@@ -94,16 +107,41 @@ def gcra(tat_us: float | None, now_us: float, tier: Tier) -> tuple[bool, float, 
     return True, new_tat, 0.0
 
 
-def result_from(tier: Tier, allowed: bool, reset_us: float, retry_us: float) -> TierResult:
-    """Build a tier's result from the microsecond figures the limiter computed."""
+def merge(earlier: Decision, later: Decision) -> Decision:
+    """One decision from two made for the same request (the access check's and a handler's own).
+
+    A tier in both is described as ``later`` left it (a refund after a spend); ``earlier``'s refusal stands.
+    """
+    replaced = {r.tier.name for r in later.results}
+    kept = tuple(r for r in earlier.results if r.tier.name not in replaced)
+    return Decision(
+        allowed=all(r.allowed for r in kept) and later.allowed,
+        results=kept + later.results,
+        failed_open=earlier.failed_open and later.failed_open,
+    )
+
+
+def describe_wait(seconds: int) -> str:
+    """A wait as a person reads it: ``"40 seconds"``, ``"14 minutes"``, ``"2 hours"``."""
+    if seconds < 90:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    if seconds < 90 * 60:
+        return f"{_ceil(seconds / 60)} minutes"
+    return f"{_ceil(seconds / 3600)} hours"
+
+
+def result_from(tier: Tier, allowed: bool, reset_us: float, retry_us: float, cost: int = 1) -> TierResult:
+    """Build a tier's result from the microsecond figures the limiter computed for a request of ``cost``."""
     limit = tier.limit
+    window_us = tier.window_s * 1_000_000
+    remaining = _floor((window_us - reset_us) * limit / window_us + _EPSILON)
+    remaining = 0 if remaining < 0 else limit if remaining > limit else remaining
     if allowed:
-        window_us = tier.window_s * 1_000_000
-        remaining = _floor((window_us - reset_us) * limit / window_us + _EPSILON)
-        remaining = 0 if remaining < 0 else limit if remaining > limit else remaining
         retry_after_s = 0
     else:
-        remaining = 0
+        # What is left, also when refused: a request of several tokens can be refused with some left. Fewer
+        # than ``cost`` by definition (the limiter's whole-microsecond figures could round one up).
+        remaining = min(remaining, max(cost - 1, 0))
         retry_after_s = max(1, _ceil(retry_us / 1_000_000 - _EPSILON))
     reset_s = _ceil(reset_us / 1_000_000 - _EPSILON)
     return TierResult(
@@ -175,16 +213,20 @@ def _lines(tier: Tier) -> _Lines:
     )
 
 
-def combine(tiers: Sequence[Tier], outcomes: Sequence[tuple[bool, float, float]]) -> Decision:
-    """Fold per-tier ``(allowed, reset_us, retry_us)`` into one decision."""
+def combine(
+    tiers: Sequence[Tier],
+    outcomes: Sequence[tuple[bool, float, float]],
+    costs: Sequence[int] | None = None,
+) -> Decision:
+    """Fold per-tier ``(allowed, reset_us, retry_us)`` of a request costing ``costs`` (default 1 each)."""
     if len(tiers) != len(outcomes):
         raise ValueError(f"{len(tiers)} tiers but {len(outcomes)} outcomes")
     if len(tiers) == 1:  # most routes spend one tier
-        only = result_from(tiers[0], *outcomes[0])
+        only = result_from(tiers[0], *outcomes[0], cost=costs[0] if costs else 1)
         return Decision(allowed=only.allowed, results=(only,))
     results = []
     allowed = True
-    for tier, (ok, reset, retry) in zip(tiers, outcomes):  # noqa: B905 - lengths checked above
-        results.append(result_from(tier, ok, reset, retry))
+    for i, (ok, reset, retry) in enumerate(outcomes):
+        results.append(result_from(tiers[i], ok, reset, retry, cost=costs[i] if costs else 1))
         allowed = allowed and ok
     return Decision(allowed=allowed, results=tuple(results))

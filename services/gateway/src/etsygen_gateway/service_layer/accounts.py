@@ -1,5 +1,11 @@
 """Account use cases: sign-up, login/logout, API keys, invitations, the first admin, and authentication.
 
+Sign-up and login attempts are limited as OWASP's authentication cheat sheet has it: failed attempts per
+account and per client IP (``GATEWAY_RATE_AUTH_LIMIT`` per ``GATEWAY_RATE_AUTH_WINDOW_S``), while successes
+spend none of that budget; every request to these routes also counts against a wider per-IP flood limit
+(spent by the access check). An attempt claims one token of its failure budgets *before* the password is
+looked at, and a success gives it back (see :func:`_claim_attempt` for why).
+
 Authentication of a presented secret costs one indexed lookup; a verified principal is remembered in the
 process for ``GATEWAY_AUTH_CACHE_S`` seconds (5 by default), which bounds how long a revoked key or ended
 session keeps working on *other* gateway processes (the process that revokes forgets it at once).
@@ -33,15 +39,18 @@ from etsygen_gateway.domain.accounts import (
     password_problem,
     same_digest,
 )
+from etsygen_gateway.domain.ratelimit import describe_wait, headers_for
 from etsygen_gateway.domain.views import ApiKeyList, ApiKeyView, UserView
 from etsygen_gateway.errors import (
     ConflictError,
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
+    RateLimitedError,
     UnauthenticatedError,
 )
 from etsygen_gateway.metrics import AUTH_FAILURES
+from etsygen_gateway.service_layer.budgets import AUTH_FAILURES_ACCOUNT, Budgets
 
 TOUCH_EVERY_S: Final = 60.0
 _CACHE_MAX: Final = 50_000
@@ -88,9 +97,39 @@ def _check_credentials(email: str, password: str) -> str:
     return email
 
 
+async def _claim_attempt(attempts: Budgets, action: str) -> None:
+    """Count this attempt as failed until it succeeds; refuse it (429) when the failure budget is spent.
+
+    Reserve-then-refund rather than check-then-spend: a check that spends nothing lets any number of
+    concurrent guesses see the last token and all go on to the password check, so a burst of parallel
+    requests would overshoot the limit by its own size. Claiming the token is one atomic limiter decision,
+    so at most ``limit`` failures per window get past it however many arrive at once, exactly; the success
+    path gives the token back. The price: a success holds a token while its password is hashed (tens of
+    milliseconds), and a process dying in between leaves it spent, counted as the failure it cannot be
+    shown not to be. Without Redis the limiter fails open, as it does everywhere.
+
+    Raises:
+        RateLimitedError: too many failed attempts for this account or from this client IP.
+    """
+    decision = await attempts.spend()
+    if decision.allowed:
+        return
+    binding = decision.binding
+    whom = (
+        "for this account"
+        if binding is not None and binding.tier.name == AUTH_FAILURES_ACCOUNT
+        else "from your network address"
+    )
+    raise RateLimitedError(
+        f"too many failed {action} attempts {whom}; try again in {describe_wait(decision.retry_after_s)}",
+        headers=dict(headers_for(decision)),
+    )
+
+
 async def signup(
     pool: Any,
     passwords: Passwords,
+    attempts: Budgets,
     *,
     email: str,
     password: str,
@@ -100,11 +139,17 @@ async def signup(
 ) -> UserView:
     """Create an account: anyone in ``open`` mode (with ``role``), else only with a valid invitation.
 
+    A malformed address or a weak password is refused before the attempt counts (nothing was guessed, and
+    the person is still choosing a password); from there on, everything but a created account counts as a
+    failed attempt (an address that has an account, a missing or wrong invitation).
+
     Raises:
         InvalidRequestError: weak password, bad email, or a missing/invalid invitation.
         ConflictError: the email has an account already.
+        RateLimitedError: too many failed attempts for this address or client IP.
     """
     email = _check_credentials(email, password)
+    await _claim_attempt(attempts, "sign-up")
     if mode == "invite" and not invitation:
         raise ForbiddenError("sign-up is by invitation only; ask an admin for an invitation")
     hashed = await passwords.hash(password)
@@ -120,12 +165,14 @@ async def signup(
             raise ConflictError("an account with this email exists already")
         if token_hash is not None:
             await repo.accept_invitation(conn, token_hash, user.id)
+    await attempts.refund()  # a created account is no failure
     return user_view(user)
 
 
 async def login(
     pool: Any,
     passwords: Passwords,
+    attempts: Budgets,
     *,
     email: str,
     password: str,
@@ -135,15 +182,21 @@ async def login(
 ) -> Session:
     """Verify a password and open a session.
 
+    While the account (or the client IP) has used up its failed attempts, every attempt is refused before
+    the password is checked, the right one too: a locked-out guesser learns nothing, and burns no argon2.
+
     Raises:
         UnauthenticatedError: unknown email, wrong password or disabled account (one message for all three).
+        RateLimitedError: too many failed attempts for this account or client IP.
     """
     email = normalize_email(email)
+    await _claim_attempt(attempts, "sign-in")
     user = await repo.user_by_email(pool, email)
     ok = await passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
         AUTH_FAILURES.labels("password").inc()
         raise UnauthenticatedError("email or password is wrong")
+    await attempts.refund()  # the attempt succeeded: it spends none of the failure budget
     token, csrf = new_token(), new_token()
     expires_at = datetime.now(UTC) + timedelta(seconds=ttl_s)
     async with pool.acquire() as conn:
@@ -304,30 +357,37 @@ async def issue_setup_link(pool: Any, ttl_s: int) -> SetupLink | None:
     return SetupLink(token=token, expires_at=expires_at)
 
 
-async def setup_link_expiry(pool: Any, token: str) -> datetime:
-    """When a usable setup link expires.
+async def setup_link_expiry(pool: Any, attempts: Budgets, token: str) -> datetime:
+    """When a usable setup link expires; an unknown token counts as a failed attempt.
 
     Raises:
         NotFoundError: the link was used, has expired or was replaced.
+        RateLimitedError: too many failed attempts from this client IP.
     """
+    await _claim_attempt(attempts, "setup")
     async with pool.acquire() as conn:
         expires_at = await repo.open_setup_link(conn, digest(token))
     if expires_at is None:
         raise NotFoundError(SETUP_LINK_GONE)
+    await attempts.refund()
     return expires_at
 
 
 async def complete_setup(
-    pool: Any, passwords: Passwords, *, token: str, email: str, password: str
+    pool: Any, passwords: Passwords, attempts: Budgets, *, token: str, email: str, password: str
 ) -> UserView:
     """Create the first admin with a setup link; the link is spent in the same transaction.
+
+    A refused link counts as a failed attempt (like a wrong password), a weak password does not.
 
     Raises:
         InvalidRequestError: bad email or weak password (the link stays usable).
         NotFoundError: the link was used, has expired or was replaced.
         ConflictError: an account exists already.
+        RateLimitedError: too many failed attempts from this client IP.
     """
     email = _check_credentials(email, password)
+    await _claim_attempt(attempts, "setup")
     hashed = await passwords.hash(password)
     token_hash = digest(token)
     async with pool.acquire() as conn, conn.transaction():
@@ -340,6 +400,7 @@ async def complete_setup(
         if user is None:  # unreachable while the lock is held and no user exists; kept as a guard
             raise ConflictError("an account with this email exists already")
         await repo.use_setup_link(conn, token_hash, user.id)
+    await attempts.refund()
     return user_view(user)
 
 

@@ -12,11 +12,13 @@ from etsygen_common.outbox import enqueue
 from etsygen_gateway.adapters import jobs as repo
 from etsygen_gateway.adapters.live import LiveNotice, notify
 from etsygen_gateway.domain.accounts import Principal
-from etsygen_gateway.domain.jobs import normalize_keywords
+from etsygen_gateway.domain.jobs import concepts_bound, normalize_keywords
 from etsygen_gateway.domain.pagination import CursorError, decode_cursor
+from etsygen_gateway.domain.ratelimit import Tier, describe_wait, headers_for
 from etsygen_gateway.domain.views import JobEventView, JobView
-from etsygen_gateway.errors import ConflictError, InvalidRequestError, NotFoundError
+from etsygen_gateway.errors import ConflictError, InvalidRequestError, NotFoundError, RateLimitedError
 from etsygen_gateway.gateway import SERVICE, Gateway
+from etsygen_gateway.service_layer.budgets import Budgets
 
 
 async def submit_job(
@@ -28,56 +30,114 @@ async def submit_job(
     listing_budget: int,
     generation: GenerationOptions,
     idempotency_key: str | None,
+    ai: Budgets,
 ) -> tuple[JobView, bool]:
     """Accept a research job: the job, its keywords, its first timeline entry and the ResearchRequested
     event are written in one transaction, so an accepted job is never lost and never half-stored.
+
+    A job that asks for concepts spends the caller's AI budget (``ai``) by the most it may generate
+    (:func:`concepts_bound`), so research jobs are no way around the AI tier. The spend is one atomic
+    limiter decision made inside the transaction, after the Idempotency-Key lookup: a replay generates
+    nothing and spends nothing, concurrent jobs cannot together take more than is left, and a job that is
+    not stored after all (a concurrent request with the same key won the insert, or the transaction
+    failed) gives it back. A request cancelled mid-way keeps it spent (it may have committed). The API tier
+    was spent by the access check before any of this, as for every request.
 
     Returns:
         ``(job, created)``; ``created`` is False when the Idempotency-Key named an earlier job.
 
     Raises:
-        InvalidRequestError: no usable keyword, or too many.
+        InvalidRequestError: no usable keyword, too many, or more concepts than the AI tier ever allows.
+        RateLimitedError: not enough of the AI budget is left for the concepts the job may generate.
     """
     normalized, problems = normalize_keywords(keywords)
     if problems:
         raise InvalidRequestError("; ".join(problems), extra={"errors": problems})
+    concepts = concepts_bound(len(normalized), generation)
+    _check_fits(gw.tiers.ai, concepts, len(normalized), generation)
     owner = principal.user_id
     job_id = str(uuid.uuid4())
-    async with gw.pool.acquire() as conn, conn.transaction():
-        if idempotency_key is not None:
-            existing = await repo.job_id_for_idempotency_key(conn, owner, idempotency_key)
-            if existing is not None:
+    spent = 0
+    try:
+        async with gw.pool.acquire() as conn, conn.transaction():
+            if idempotency_key is not None:
+                existing = await repo.job_id_for_idempotency_key(conn, owner, idempotency_key)
+                if existing is not None:
+                    return await _job_or_404(conn, principal, existing), False
+            if concepts:
+                await _spend_ai(ai, concepts, len(normalized), generation)
+                spent = concepts
+            created = await repo.insert_job(
+                conn,
+                job_id=job_id,
+                owner_id=owner,
+                marketplace=marketplace,
+                listing_budget=listing_budget,
+                generation=generation,
+                keywords=normalized,
+                idempotency_key=idempotency_key,
+            )
+            if not created:  # a concurrent request with the same key won the insert
+                assert idempotency_key is not None
+                existing = await repo.job_id_for_idempotency_key(conn, owner, idempotency_key)
+                assert existing is not None
+                if spent:
+                    spent = 0
+                    await ai.refund(concepts)
                 return await _job_or_404(conn, principal, existing), False
-        created = await repo.insert_job(
-            conn,
-            job_id=job_id,
-            owner_id=owner,
-            marketplace=marketplace,
-            listing_budget=listing_budget,
-            generation=generation,
-            keywords=normalized,
-            idempotency_key=idempotency_key,
-        )
-        if not created:  # a concurrent request with the same key won the insert
-            assert idempotency_key is not None
-            existing = await repo.job_id_for_idempotency_key(conn, owner, idempotency_key)
-            assert existing is not None
-            return await _job_or_404(conn, principal, existing), False
-        await repo.insert_event(conn, job_id, "job.accepted", detail={"keywords": normalized})
-        event = ResearchRequested(
-            job_id=job_id,
-            owner_id=owner,
-            keywords=normalized,
-            marketplace=marketplace,
-            listing_budget=listing_budget,
-            generation=generation,
-        )
-        await enqueue(conn, [wrap(event, source=SERVICE, event_id=deterministic_id("research", job_id))])
-        await notify(
-            conn, LiveNotice(owner_id=owner, job_id=job_id, kind="job.accepted", namespaces=["jobs"])
-        )
+            await repo.insert_event(conn, job_id, "job.accepted", detail={"keywords": normalized})
+            event = ResearchRequested(
+                job_id=job_id,
+                owner_id=owner,
+                keywords=normalized,
+                marketplace=marketplace,
+                listing_budget=listing_budget,
+                generation=generation,
+            )
+            await enqueue(conn, [wrap(event, source=SERVICE, event_id=deterministic_id("research", job_id))])
+            await notify(
+                conn, LiveNotice(owner_id=owner, job_id=job_id, kind="job.accepted", namespaces=["jobs"])
+            )
+    except Exception:
+        if spent:  # nothing was stored: the job will generate nothing
+            await ai.refund(spent)
+        raise
     await gw.cache.invalidate("jobs", owner)
     return await _job_or_404(gw.pool, principal, job_id), True
+
+
+def _check_fits(tier: Tier, concepts: int, keyword_count: int, generation: GenerationOptions) -> None:
+    """Refuse (422, not 429: no wait would help) a job that may generate more than a full AI budget."""
+    if concepts <= tier.limit:
+        return
+    per = generation.concepts_per_niche
+    fits = (
+        f"submit at most {tier.limit // per} keywords with {per} concepts each, fewer concepts per keyword"
+        if tier.limit >= per
+        else f"ask for at most {tier.limit} concepts per keyword"
+    )
+    raise InvalidRequestError(
+        f"this job may generate {concepts} concepts ({keyword_count} keywords x {per} per keyword), more "
+        f"than the AI budget ever allows ({tier.limit} per {describe_wait(tier.window_s)}); {fits}, or set "
+        "generation.enabled to false"
+    )
+
+
+async def _spend_ai(ai: Budgets, concepts: int, keyword_count: int, generation: GenerationOptions) -> None:
+    """Spend ``concepts`` tokens of the AI tier, or refuse saying how much is left and when it refills."""
+    decision = await ai.spend(concepts)
+    if decision.allowed:
+        return
+    tier = ai.tiers[0]
+    left = next(r for r in decision.results if r.tier.name == tier.name)
+    raise RateLimitedError(
+        f"this job may generate {concepts} concepts ({keyword_count} keywords x "
+        f"{generation.concepts_per_niche} per keyword), but only {left.remaining} of your AI budget of "
+        f"{tier.limit} per {describe_wait(tier.window_s)} are left; enough for this job in "
+        f"{describe_wait(left.retry_after_s)}, the whole budget in {describe_wait(left.reset_s)}. Submit "
+        "fewer keywords or concepts per keyword, or set generation.enabled to false",
+        headers=dict(headers_for(decision)),
+    )
 
 
 async def _job_or_404(conn: Any, principal: Principal, job_id: str) -> JobView:

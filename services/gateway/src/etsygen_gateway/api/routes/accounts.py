@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import (
     WWW_AUTHENTICATE,
+    RequestBudgets,
     client_of,
     csrf_cookie,
     principal_of,
@@ -29,9 +30,8 @@ from etsygen_gateway.api.schemas import (
     SignupRequest,
 )
 from etsygen_gateway.domain.accounts import normalize_email
-from etsygen_gateway.domain.ratelimit import Tier, headers_for
 from etsygen_gateway.domain.views import ApiKeyList, UserView
-from etsygen_gateway.errors import ForbiddenError, RateLimitedError, UnauthenticatedError
+from etsygen_gateway.errors import ForbiddenError, UnauthenticatedError
 from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.service_layer import accounts
 from etsygen_gateway.service_layer.accounts import NewApiKey
@@ -39,18 +39,17 @@ from etsygen_gateway.service_layer.accounts import NewApiKey
 AUTH_ERRORS = problems.responses(400, 401, 403, 409, 413, 415, 422, 429, 500)
 
 
-async def _auth_budget(gw: Gateway, client: str, email: str) -> list[tuple[str, str]]:
-    """Spend one attempt per client IP and per account; raise 429 when either is exhausted."""
-    base = gw.tiers.auth
-    per_ip = Tier(name="auth-ip", limit=base.limit, window_s=base.window_s)
-    per_account = Tier(name="auth-account", limit=base.limit, window_s=base.window_s)
-    decision = await gw.limiter.check([(per_ip, client), (per_account, normalize_email(email))])
-    headers = headers_for(decision)
-    if not decision.allowed:
-        raise RateLimitedError(
-            f"too many sign-in attempts; retry in {decision.retry_after_s} s", headers=dict(headers)
-        )
-    return headers
+def _attempts(gw: Gateway, request: Request[Any, Any, Any], email: str) -> RequestBudgets:
+    """The failed-attempt budgets of a sign-up or login: the client IP's and the account's."""
+    tiers = gw.tiers
+    return RequestBudgets(
+        request,
+        gw,
+        [
+            (tiers.auth_failures_ip, f"ip:{client_of(request)}"),
+            (tiers.auth_failures_account, f"account:{normalize_email(email)}"),
+        ],
+    )
 
 
 class AuthController(Controller):
@@ -70,18 +69,18 @@ class AuthController(Controller):
         self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[SignupRequest]
     ) -> Response[UserView]:
         """Create an account (open sign-up, or with an admin's invitation)."""
-        headers = await _auth_budget(gw, client_of(request), data.email)
         settings = gw.settings.gateway
         user = await accounts.signup(
             gw.pool,
             gw.passwords,
+            _attempts(gw, request, data.email),
             email=data.email,
             password=data.password,
             invitation=data.invitation,
             mode=settings.signup_mode,
             role=settings.signup_role,
         )
-        return Response(user, status_code=HTTP_201_CREATED, headers=dict(headers))
+        return Response(user, status_code=HTTP_201_CREATED)
 
     @get(
         "/setup",
@@ -96,9 +95,8 @@ class AuthController(Controller):
         token: Annotated[str, QueryParameter(min_length=1, max_length=200, description="the link's token")],
     ) -> Response[SetupLinkStatus]:
         """Whether a first-admin setup link still works (404 problem when used, expired or replaced)."""
-        headers = await _auth_budget(gw, client_of(request), "setup-link")
-        expires_at = await accounts.setup_link_expiry(gw.pool, token)
-        return Response(SetupLinkStatus(expires_at=expires_at), headers=dict(headers))
+        expires_at = await accounts.setup_link_expiry(gw.pool, _attempts(gw, request, "setup-link"), token)
+        return Response(SetupLinkStatus(expires_at=expires_at))
 
     @post(
         "/setup",
@@ -111,11 +109,15 @@ class AuthController(Controller):
         self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[SetupRequest]
     ) -> Response[UserView]:
         """Create the first admin with the one-time setup link that ``etsygen dev`` prints (works once)."""
-        headers = await _auth_budget(gw, client_of(request), data.email)
         user = await accounts.complete_setup(
-            gw.pool, gw.passwords, token=data.token, email=data.email, password=data.password
+            gw.pool,
+            gw.passwords,
+            _attempts(gw, request, "setup-link"),
+            token=data.token,
+            email=data.email,
+            password=data.password,
         )
-        return Response(user, status_code=HTTP_201_CREATED, headers=dict(headers))
+        return Response(user, status_code=HTTP_201_CREATED)
 
     @post(
         "/login",
@@ -128,16 +130,15 @@ class AuthController(Controller):
         self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
     ) -> Response[LoginResponse]:
         """Open a session: an HttpOnly session cookie plus a CSRF token (body and readable cookie)."""
-        client = client_of(request)
-        headers = await _auth_budget(gw, client, data.email)
         settings = gw.settings.gateway
         session = await accounts.login(
             gw.pool,
             gw.passwords,
+            _attempts(gw, request, data.email),
             email=data.email,
             password=data.password,
             ttl_s=settings.session_ttl_s,
-            client_ip=client,
+            client_ip=client_of(request),
             user_agent=request.headers.get("user-agent"),
         )
         secure = settings.cookie_secure
@@ -150,7 +151,6 @@ class AuthController(Controller):
         )
         return Response(
             body,
-            headers=dict(headers),
             cookies=[
                 Cookie(
                     key=session_cookie(secure),

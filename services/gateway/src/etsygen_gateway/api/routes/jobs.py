@@ -11,7 +11,7 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter,
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from etsygen_gateway.api import problems
-from etsygen_gateway.api.access import principal_of
+from etsygen_gateway.api.access import RequestBudgets, principal_of
 from etsygen_gateway.api.routes.common import GW, CachedJson, cached_json, documented, gateway_of
 from etsygen_gateway.api.schemas import JobCreate
 from etsygen_gateway.domain.views import JobDetail, JobPage, JobTimeline, JobView
@@ -55,14 +55,16 @@ class JobController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobView]:
         """Accept a research job; the pipeline works on it asynchronously (follow ``Location``)."""
+        principal = principal_of(request)
         job, _created = await jobs.submit_job(
             gw,
-            principal_of(request),
+            principal,
             keywords=list(data.keywords),
             marketplace=data.marketplace,
             listing_budget=data.listing_budget,
             generation=data.generation,
             idempotency_key=idempotency_key,
+            ai=RequestBudgets(request, gw, [(gw.tiers.ai, principal.rate_identity)]),
         )
         return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": f"/v1/jobs/{job.id}"})
 

@@ -114,6 +114,6 @@ def test_stopping_the_dev_stack_mid_job_and_starting_it_again_finishes_the_job(t
             assert len(concepts) == len(set(concepts)), "a concept has two products"
             generated = sum(k["generated"] for k in detail["keywords"])
             assert len(products) == generated
-        print(f"job {detail['job']['status']} {took:.1f} s after the restart; {generated} products")  # noqa: T201
+        print(f"job {detail['job']['status']} {took:.1f} s after the restart; {generated} products")
     finally:
         stack.stop()

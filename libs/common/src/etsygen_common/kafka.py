@@ -411,6 +411,10 @@ class EventConsumer:
         """Shutdown: finish the record in hand, commit, and leave the rest of the batch for the next owner."""
         self._stopping = True
 
+    def resume_taking_records(self) -> None:
+        """Take records again after :meth:`drain` (the Kafka clients were restarted, not the service)."""
+        self._stopping = False
+
     async def drain(self, timeout: float) -> bool:
         """Wait until no handler is running (graceful shutdown). Returns False on timeout."""
         self._stopping = True

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from etsygen_common import contracts
-from etsygen_common.broker_watch import BrokerLoss, BrokerWatch
+from etsygen_common.broker_watch import BrokerLoss
 from etsygen_common.logging import get_logger
 from etsygen_common.runtime import ServiceRuntime
 from etsygen_gateway.api.app import create_app
@@ -62,19 +62,11 @@ def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
     )
 
     async def broker_lost_records(loss: BrokerLoss) -> None:
+        # Work in flight may be gone with the broker's records: every unfinished keyword is re-driven now,
+        # not after the stall timeout; stages that had finished answer from their stored outputs.
         await redrive_after_broker_loss(runtime.pool, loss.explanation)
 
-    watch = (
-        BrokerWatch(
-            settings.common.kafka,
-            lambda: runtime.pool,
-            service=SERVICE,
-            interval_s=settings.gateway.broker_watch_s,
-            on_loss=broker_lost_records,
-        )
-        if settings.gateway.broker_watch_s > 0
-        else None
-    )
+    runtime.on_broker_loss.append(broker_lost_records)
     runtime.asgi_app = create_app(gw)
 
     sweeper: list[asyncio.Task[None]] = []
@@ -93,14 +85,10 @@ def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
     async def start(_: ServiceRuntime) -> None:
         await gw.start()
         sweeper.append(asyncio.create_task(sweep_forever(), name="stalled-keyword-sweep"))
-        if watch is not None:
-            watch.start()
 
     async def stop(_: ServiceRuntime) -> None:
         for task in sweeper:
             task.cancel()
-        if watch is not None:
-            await watch.stop()
         await gw.stop()
 
     runtime.on_start.append(start)

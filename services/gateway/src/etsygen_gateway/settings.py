@@ -59,14 +59,6 @@ class GatewaySection(SettingsSection, frozen=True, kw_only=True):
         int, doc("Times a stalled keyword is re-driven before it fails with a reason", ge=0)
     ] = 2
     stall_sweep_s: Annotated[float, doc("Seconds between sweeps for stalled keywords", gt=0)] = 60.0
-    broker_watch_s: Annotated[
-        float,
-        doc(
-            "Seconds between broker heartbeats; a broker found to have lost acknowledged records gets every "
-            "unfinished keyword re-driven at once (0 turns the watch off)",
-            ge=0,
-        ),
-    ] = 2.0
     setup_link_ttl_s: Annotated[
         int, doc("Seconds a first-admin setup link (printed while no account exists) stays valid", ge=60)
     ] = 900

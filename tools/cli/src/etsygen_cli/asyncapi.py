@@ -22,7 +22,6 @@ _PLACEHOLDER_ENV = {
     "REDIS_URL": "redis://localhost:6379/0",
     "KAFKA_BOOTSTRAP_SERVERS": "localhost:9092",
     "ETSY_API_KEY": "placeholder:placeholder",
-    "GATEWAY_SECRET_KEY": "placeholder-secret-for-document-generation-only-000",
     "ETSYGEN_ENV_FILE": os.devnull,
 }
 

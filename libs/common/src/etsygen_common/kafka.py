@@ -57,14 +57,14 @@ outage says nothing about the records, so none of them is retried or dead-letter
 
 
 def create_broker(settings: KafkaSettings, *, client_id: str, graceful_timeout: float = 20.0) -> KafkaBroker:
-    """Create a FastStream Kafka broker whose producer waits for every in-sync replica (acks=all).
+    """Create a FastStream Kafka broker whose producer waits for every in-sync replica (``KAFKA_ACKS``, all).
 
     Idempotence stays off: Tansu (the development broker) has no idempotent producer; duplicates that
     retries may cause are removed by the consumers' inbox.
     """
     return KafkaBroker(
         settings.bootstrap_servers.split(","),
-        acks="all",
+        acks=settings.producer_acks,
         enable_idempotence=False,
         client_id=client_id,
         request_timeout_ms=settings.request_timeout_ms,
@@ -76,7 +76,7 @@ def create_broker(settings: KafkaSettings, *, client_id: str, graceful_timeout: 
 
 
 class KafkaPublisher:
-    """Publishes envelopes and returns only when the broker acknowledged each of them (acks=all).
+    """Publishes envelopes and returns only when the broker acknowledged each of them (``KAFKA_ACKS``, all).
 
     It drives its own aiokafka producer rather than ``broker.publish``: records arrive already encoded
     (outbox rows, failed records), and FastStream's per-call publish path halved the relay's throughput in
@@ -98,7 +98,7 @@ class KafkaPublisher:
                 if self._producer is None:
                     producer = AIOKafkaProducer(
                         bootstrap_servers=self._settings.bootstrap_servers.split(","),
-                        acks="all",
+                        acks=self._settings.producer_acks,
                         enable_idempotence=False,  # Tansu has no idempotent producer; the inbox dedups
                         client_id=self._client_id,
                         request_timeout_ms=self._settings.request_timeout_ms,

@@ -18,7 +18,14 @@ from typing import Any
 
 from etsygen_cli.services import SERVICES
 from etsygen_cli.supervisor import Supervisor, install_stop_handlers, python_argv
-from etsygen_common.devstack import EmbeddedPostgres, RedisServer, TansuBroker, free_port, wait_for_port
+from etsygen_common.devstack import (
+    DevStackMissingError,
+    EmbeddedPostgres,
+    RedisServer,
+    TansuBroker,
+    free_port,
+    wait_for_port,
+)
 
 
 def _say(message: str) -> None:
@@ -110,6 +117,9 @@ def run_dev(data_dir: Path, gateway_port: int) -> int:
         if died is not None:
             _say(f"{died} exited with status {sup.procs[died].returncode}; stopping everything")
             code = 1
+    except DevStackMissingError as exc:
+        _say(str(exc))
+        code = 2
     finally:
         _say("stopping services")
         sup.stop_all()

@@ -305,22 +305,22 @@ def check_references(
 
 
 def check_kafka(docs: list[dict[str, Any]], facts: crds.Facts, report: Report) -> None:
-    """Durability of the topics declared in the build and of the services' own Kafka settings."""
+    """Durability of the topics declared in the build and of the services' own Kafka settings.
+
+    The rules' problems name their resource already, so they are recorded as they are.
+    """
     for doc in docs:
         crd = crds.crd_of(doc)
         if crd is not None:
-            for problem in crds.rule_problems(doc, crd, facts):
-                report.error(kn(doc), problem)
+            report.errors += crds.rule_problems(doc, crd, facts)
         if doc.get("kind") == "ConfigMap":
-            for problem in kafka_durability.config_map_problems(
+            report.errors += kafka_durability.config_map_problems(
                 kn(doc), doc.get("data") or {}, facts.single_broker
-            ):
-                report.error(kn(doc), problem)
+            )
         template = pod_template(doc)
         for c in containers_of(dig(template, "spec", default={})) if template else []:
             env = {e["name"]: e.get("value") for e in c.get("env") or [] if "value" in e}
-            for problem in kafka_durability.acks_problems(f"{kn(doc)} container {c.get('name')}", env):
-                report.error(kn(doc), problem)
+            report.errors += kafka_durability.acks_problems(f"{kn(doc)} container {c.get('name')}", env)
 
 
 def check_build(

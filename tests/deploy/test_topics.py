@@ -13,7 +13,7 @@ from etsygen_cli import deploytopics
 from etsygen_cli.wiring import created_topics, runtimes
 from etsygen_common.contracts import DEADLETTER, RETENTION_DEADLETTER_MS, RETENTION_DEFAULT_MS, TOPICS
 from etsygen_common.kafka import RETRY_DELAYS_S, retry_topic
-from etsygen_common.topology import Durability, registry_topic
+from etsygen_common.topology import DURABLE, SINGLE_BROKER, Durability, durability_of, registry_topic
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,6 +66,13 @@ def test_retry_topics_share_their_topic_retention_and_strangers_are_refused() ->
         registry_topic(f"{DEADLETTER}.etsygen-gateway.retry.x")
     with pytest.raises(ValueError, match=r"min\.insync\.replicas 3 must be within 1\.\.2"):
         Durability(replicas=2, min_insync=3)
+
+
+def test_services_create_topics_as_durable_as_their_replication_factor_allows() -> None:
+    assert durability_of(1) == SINGLE_BROKER
+    assert durability_of(2) == Durability(replicas=2, min_insync=1)
+    assert durability_of(3) == DURABLE
+    assert durability_of(5) == Durability(replicas=5, min_insync=2)
 
 
 FAKE_KAFKA_CLI = """#!/usr/bin/env bash

@@ -58,19 +58,28 @@ def registry_topic(name: str) -> Topic:
     raise KeyError(f"{name} is not a registered topic (etsygen_common.contracts.TOPICS) or a retry topic")
 
 
+def durability_of(replicas: int) -> Durability:
+    """The durability a replication factor allows: two in sync from three replicas up, else one."""
+    return Durability(replicas, DURABLE.min_insync if replicas >= DURABLE.replicas else 1)
+
+
+def topic_configs(name: str, durability: Durability) -> dict[str, str]:
+    """The configs a topic is declared with: its registry retention and ``durability``.
+
+    Raises:
+        KeyError: ``name`` is not a registered topic or retry topic.
+    """
+    return {
+        "retention.ms": str(registry_topic(name).retention_ms),
+        "min.insync.replicas": str(durability.min_insync),
+        # A replica that was out of sync never becomes leader: it would silently drop acked writes.
+        "unclean.leader.election.enable": "false",
+    }
+
+
 def topic_specs(names: Iterable[str], *, partitions: int, durability: Durability) -> list[TopicSpec]:
     """Specs of ``names`` (deduplicated, sorted), each with its retention and ``durability``."""
     return [
-        TopicSpec(
-            name=name,
-            partitions=partitions,
-            replicas=durability.replicas,
-            configs={
-                "retention.ms": str(registry_topic(name).retention_ms),
-                "min.insync.replicas": str(durability.min_insync),
-                # A replica that was out of sync never becomes leader: it would silently drop acked writes.
-                "unclean.leader.election.enable": "false",
-            },
-        )
+        TopicSpec(name, partitions, durability.replicas, topic_configs(name, durability))
         for name in sorted(set(names))
     ]

@@ -188,6 +188,13 @@ class KafkaSettings(SettingsSection, frozen=True, kw_only=True):
     topic_prefix: Annotated[str, doc("Prefix added to every topic name (isolates test runs)")] = ""
     partitions: Annotated[int, doc("Partitions of each topic created at start", ge=1, le=256)] = 6
     replication_factor: Annotated[int, doc("Replication factor of topics created at start", ge=1)] = 1
+    acks: Annotated[
+        Literal["all", "1", "0"],
+        doc(
+            "Producer acks: all waits for every in-sync replica (min.insync.replicas), so an acknowledged "
+            "event survives losing a broker; 1 or 0 may lose acknowledged events (never in production)"
+        ),
+    ] = "all"
     request_timeout_ms: Annotated[int, doc("Producer/consumer request timeout in ms", ge=1000)] = 30_000
     max_poll_interval_ms: Annotated[int, doc("Consumer max.poll.interval.ms", ge=10_000)] = 300_000
     fetch_max_wait_ms: Annotated[
@@ -213,6 +220,11 @@ class KafkaSettings(SettingsSection, frozen=True, kw_only=True):
         int,
         doc("Partitions of a fetched batch a consumer handles at once (each partition stays in order)", ge=1),
     ] = 4
+
+    @property
+    def producer_acks(self) -> int | str:
+        """``acks`` as Kafka clients take it (``"all"``, 1 or 0)."""
+        return "all" if self.acks == "all" else int(self.acks)
 
     def topic(self, name: str) -> str:
         """Return the physical topic name for a logical one."""

@@ -28,7 +28,9 @@ app = typer.Typer(
 )
 schemas_app = typer.Typer(help="Event contract schemas.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration helpers.", no_args_is_help=True)
+deploy_app = typer.Typer(help="Deployment files generated from the code.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(deploy_app, name="deploy")
 app.add_typer(users_app, name="users")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(dead_letters_app, name="dlq", help="Alias of dead-letters.")
@@ -160,6 +162,26 @@ def config_template(
 
     output.write_text(render_template())
     typer.echo(str(output))
+
+
+@deploy_app.command("topics")
+def deploy_topics(
+    check: Annotated[bool, typer.Option("--check", help="only compare the checked-in files")] = False,
+    root: Annotated[Path, typer.Option(help="repository root")] = Path(),
+) -> None:
+    """Write the Kafka topics (Strimzi KafkaTopics, compose's creation script) from the topic registry."""
+    from etsygen_cli import deploytopics
+
+    if not check:
+        for path in deploytopics.write(root):
+            typer.echo(str(path))
+        return
+    problems = deploytopics.check(root)
+    for p in problems:
+        typer.echo(p, err=True)
+    if problems:
+        fail(f"{len(problems)} deployment file(s) out of date", 1)
+    typer.echo("deploy topics ok")
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ import pytest
 
 from etsygen_common.db import create_pool
 from etsygen_common.migrations import migrate_service
+from etsygen_common.partitions import partition_bounds
 from etsygen_common.settings import CommonSettings
 from etsygen_scraper.adapters import repository
-from etsygen_scraper.adapters.retention import snapshot_partitions
 from etsygen_scraper.bootstrap import MIGRATIONS
 from etsygen_scraper.service_layer.retention import apply_retention
 from etsygen_scraper.settings import EtsySettings, ScraperSection, ScraperSettings
@@ -94,7 +94,7 @@ async def seed(conn: Any) -> None:
 
 async def state(conn: Any) -> dict[str, Any]:
     return {
-        "partitions": sorted(await snapshot_partitions(conn)),
+        "partitions": sorted(await partition_bounds(conn, "listing_snapshots")),
         "listing days": sorted(r[0] for r in await conn.fetch("SELECT observed_on FROM listing_snapshots")),
         "shop days": sorted(r[0] for r in await conn.fetch("SELECT observed_on FROM shop_snapshots")),
         "runs": sorted(r[0] for r in await conn.fetch("SELECT finished_at FROM scrape_runs")),

@@ -7,34 +7,13 @@ window). Rows that landed in the default partition (no monthly partition for the
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from etsygen_common.partitions import drop_expired
 from etsygen_common.retention import Removal, prune_outbox_inbox, purge
 from etsygen_scraper.adapters import repository
-from etsygen_scraper.adapters import retention as store
-from etsygen_scraper.domain.retention import expired_partitions
 from etsygen_scraper.settings import ScraperSettings
-
-
-async def drop_old_snapshot_partitions(
-    pool: Any, cutoff_day: date, *, lock_timeout_ms: int, dry_run: bool
-) -> tuple[int, int, int]:
-    """``(rows, partitions dropped, partitions left busy)`` for the months wholly before ``cutoff_day``."""
-    rows = dropped = busy = 0
-    async with pool.acquire() as conn:
-        for name in expired_partitions(await store.snapshot_partitions(conn), cutoff_day):
-            held = (
-                await store.count_rows(conn, name)
-                if dry_run
-                else await store.drop_partition(conn, name, lock_timeout_ms=lock_timeout_ms)
-            )
-            if held is None:
-                busy += 1
-                continue
-            rows += held
-            dropped += 1
-    return rows, dropped, busy
 
 
 async def apply_retention(
@@ -43,19 +22,19 @@ async def apply_retention(
     """Every retention step of the scraper, window from the settings, cutoffs relative to ``now``."""
     r = settings.common.retention
     cutoff = now - timedelta(days=settings.scraper.snapshot_retention_days)
-    rows, dropped, busy = await drop_old_snapshot_partitions(
-        pool, cutoff.date(), lock_timeout_ms=r.lock_timeout_ms, dry_run=dry_run
-    )
-    stray = await purge(
+    day = cutoff.date()  # snapshots are partitioned by observation day
+    rows, dropped, busy = await drop_expired(
         pool,
-        "listing_snapshots_default",
-        "observed_on < $1",
-        cutoff.date(),
-        batch_rows=r.batch_rows,
+        "listing_snapshots",
+        datetime(day.year, day.month, day.day, tzinfo=UTC),
+        lock_timeout_ms=r.lock_timeout_ms,
         dry_run=dry_run,
     )
+    stray = await purge(
+        pool, "listing_snapshots_default", "observed_on < $1", day, batch_rows=r.batch_rows, dry_run=dry_run
+    )
     shops = await purge(
-        pool, "shop_snapshots", "observed_on < $1", cutoff.date(), batch_rows=r.batch_rows, dry_run=dry_run
+        pool, "shop_snapshots", "observed_on < $1", day, batch_rows=r.batch_rows, dry_run=dry_run
     )
     runs = await purge(
         pool, "scrape_runs", "finished_at < $1", cutoff, batch_rows=r.batch_rows, dry_run=dry_run

@@ -10,12 +10,14 @@ holds row locks on a hot table for long and never builds one huge transaction of
 of scraped listings is some 56 KB).
 
 The outbox stays one plain table, pruned in batches by its ``sent_at`` index, rather than being partitioned
-by time. Partitioning it would need the primary key to include the partition key (``(id, created_at)``, so
-``id`` is no longer unique on its own), the relay's ``ORDER BY id ... FOR UPDATE SKIP LOCKED LIMIT n`` would
-become a merge over every partition's pending index, and converting the live table would mean renaming it
-under the writers and the relay while they hold its rows locked, with its NOTIFY trigger moving along.
-What it would save is small: only rows sent more than the redelivery horizon ago (7 days) are removed, and
-batched deletes of those by index are cheap.
+by time. Retention's natural key, ``sent_at``, is set by the relay's UPDATE: partitioned on it, marking a
+row sent would move it to another partition (a delete and an insert), and a concurrent ``FOR UPDATE SKIP
+LOCKED`` reader meets "tuple to be locked was already moved to another partition" errors instead of
+skipping. Partitioned on ``created_at`` instead, a partition could go only once every row in it is sent and
+past the horizon (one stuck pending row pins it), the primary key would have to become ``(id,
+created_at)``, and converting the live table means swapping it under the writers, the relay holding its
+rows locked, and its NOTIFY trigger. What partitioning would save is one batched delete a day of the rows
+sent a week ago, whose space VACUUM reclaims; not worth risking the relay's order and locking for.
 """
 
 from __future__ import annotations

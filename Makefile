@@ -22,11 +22,12 @@ run: install ## Start the whole platform locally (embedded Kafka/Postgres/Redis 
 	$(UV) run --frozen etsygen dev $(DEV_ARGS)
 
 .PHONY: lint
-lint: install ## ruff (lint + format check), mypy strict, schema compatibility
+lint: install ## ruff (lint + format check), mypy strict, schema compatibility, declared topics up to date
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
 	$(UV) run --frozen etsygen schemas check
+	$(UV) run --frozen etsygen deploy topics --check
 
 .PHONY: test-prerequisites
 test-prerequisites: ## Install what the tests need beyond Python (Debian's chromium and prometheus for promtool)

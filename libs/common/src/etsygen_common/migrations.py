@@ -165,6 +165,21 @@ def _split(sql: str) -> list[str]:
     ]
 
 
+async def pending(conn: asyncpg.Connection, schema: str, sources: dict[str, Path]) -> list[str]:
+    """Names of the files :func:`migrate` would apply to ``schema`` (every one when it has none yet)."""
+    check_schema_name(schema)
+    table = await conn.fetchval("SELECT to_regclass($1)", f"{schema}.schema_migrations")
+    rows = await conn.fetch(f"SELECT source, version FROM {schema}.schema_migrations") if table else []
+    applied = {(r["source"], r["version"]) for r in rows}
+    plan = [(source, m) for source, d in sources.items() for m in discover(d)]
+    return [m.name for source, m in plan if (source, m.version) not in applied]
+
+
+def service_sources(service_dir: Path) -> dict[str, Path]:
+    """The shared migrations (outbox, inbox), then the service's own."""
+    return {"common": common_migrations_dir(), "service": service_dir}
+
+
 def common_migrations_dir() -> Path:
     """Folder of the migrations every service shares (outbox and inbox tables)."""
     return Path(__file__).parent / "sql"
@@ -172,4 +187,4 @@ def common_migrations_dir() -> Path:
 
 async def migrate_service(dsn: str, schema: str, service_dir: Path) -> list[str]:
     """Apply the shared migrations (outbox, inbox) then the service's own to the service's schema."""
-    return await migrate(dsn, schema, {"common": common_migrations_dir(), "service": service_dir})
+    return await migrate(dsn, schema, service_sources(service_dir))

@@ -188,6 +188,13 @@ class KafkaSettings(SettingsSection, frozen=True, kw_only=True):
     topic_prefix: Annotated[str, doc("Prefix added to every topic name (isolates test runs)")] = ""
     partitions: Annotated[int, doc("Partitions of each topic created at start", ge=1, le=256)] = 6
     replication_factor: Annotated[int, doc("Replication factor of topics created at start", ge=1)] = 1
+    acks: Annotated[
+        Literal["all", "1", "0"],
+        doc(
+            "Producer acks: all waits for every in-sync replica (min.insync.replicas), so an acknowledged "
+            "event survives losing a broker; 1 or 0 may lose acknowledged events (never in production)"
+        ),
+    ] = "all"
     request_timeout_ms: Annotated[int, doc("Producer/consumer request timeout in ms", ge=1000)] = 30_000
     max_poll_interval_ms: Annotated[int, doc("Consumer max.poll.interval.ms", ge=10_000)] = 300_000
     broker_watch_s: Annotated[
@@ -222,6 +229,11 @@ class KafkaSettings(SettingsSection, frozen=True, kw_only=True):
         int,
         doc("Partitions of a fetched batch a consumer handles at once (each partition stays in order)", ge=1),
     ] = 4
+
+    @property
+    def producer_acks(self) -> int | str:
+        """``acks`` as Kafka clients take it (``"all"``, 1 or 0)."""
+        return "all" if self.acks == "all" else int(self.acks)
 
     def topic(self, name: str) -> str:
         """Return the physical topic name for a logical one."""
@@ -277,6 +289,27 @@ class ServiceSettings(SettingsSection, frozen=True, kw_only=True):
     ] = 10_000
 
 
+class RetentionSettings(SettingsSection, frozen=True, kw_only=True):
+    """Retention of what every service has: outbox, inbox, batch size (etsygen retention run)."""
+
+    env_prefix: ClassVar[str] = "RETENTION_"
+    redelivery_horizon_days: Annotated[
+        int,
+        doc(
+            "Days sent outbox rows and inbox entries are kept; a record redelivered later than this is "
+            "handled again, so keep it above the longest consumer lag you would recover from",
+            ge=1,
+        ),
+    ] = 7
+    batch_rows: Annotated[
+        int, doc("Rows one retention DELETE removes per transaction (short locks, steady WAL)", ge=1)
+    ] = 1000
+    lock_timeout_ms: Annotated[
+        int,
+        doc("Longest retention waits for a lock (dropping a partition); then it tries again next run", ge=1),
+    ] = 5000
+
+
 class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What every service needs; services embed it in their own settings."""
 
@@ -286,6 +319,7 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     telemetry: TelemetrySettings
     outbox: OutboxSettings
     service: ServiceSettings
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CommonSettings:
@@ -302,6 +336,7 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
             telemetry=TelemetrySettings.from_env(environ),
             outbox=OutboxSettings.from_env(environ),
             service=ServiceSettings.from_env(environ),
+            retention=RetentionSettings.from_env(environ),
         )
 
 
@@ -312,4 +347,5 @@ ALL_COMMON_SECTIONS: tuple[type[SettingsSection], ...] = (
     TelemetrySettings,
     OutboxSettings,
     ServiceSettings,
+    RetentionSettings,
 )

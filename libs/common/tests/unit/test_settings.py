@@ -24,6 +24,12 @@ def test_valid_environment_builds_every_section() -> None:
     assert settings.postgres.pool_max == 10
 
 
+@pytest.mark.parametrize(("value", "acks"), [(None, "all"), ("all", "all"), ("1", 1), ("0", 0)])
+def test_producer_acks_default_to_all(value: str | None, acks: int | str) -> None:
+    env = VALID if value is None else {**VALID, "KAFKA_ACKS": value}
+    assert CommonSettings.from_env(env).kafka.producer_acks == acks
+
+
 @pytest.mark.parametrize("missing", sorted(VALID))
 def test_missing_variable_is_named(missing: str) -> None:
     env = {k: v for k, v in VALID.items() if k != missing}
@@ -39,6 +45,7 @@ def test_missing_variable_is_named(missing: str) -> None:
         ("DATABASE_URL", "mysql://x", r"DATABASE_URL is invalid .*postgres"),
         ("LOG_LEVEL", "LOUD", r"LOG_LEVEL is invalid .*one of 'DEBUG'"),
         ("OUTBOX_POLL_INTERVAL_S", "-1", "OUTBOX_POLL_INTERVAL_S is invalid"),
+        ("KAFKA_ACKS", "2", r"KAFKA_ACKS is invalid .*one of 'all', '1', '0'"),
     ],
 )
 def test_invalid_value_names_variable_and_form(var: str, value: str, expected: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from etsygen_analyzer.adapters import repository
 from etsygen_analyzer.domain.config import default_config, load_scoring_config
 from etsygen_analyzer.handlers import ListingsScrapedHandler
 from etsygen_analyzer.settings import AnalyzerSettings
@@ -39,4 +40,10 @@ def build_app(settings: AnalyzerSettings) -> ServiceRuntime:
         replay_redrives=True,  # a re-drive re-emits the keyword's stored score (same trend id)
     )
     runtime.extra_topics.append(contracts.TRENDS_SCORED)
+
+    async def started(rt: ServiceRuntime) -> None:
+        async with rt.pool.acquire() as conn:
+            await repository.ensure_partitions(conn)
+
+    runtime.on_start.append(started)
     return runtime

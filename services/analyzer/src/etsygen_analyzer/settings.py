@@ -19,6 +19,9 @@ class AnalyzerSection(SettingsSection, frozen=True, kw_only=True):
         doc("Path of a scoring TOML file (weights, bands, targets); unset uses the shipped default"),
     ] = None
     history_limit: Annotated[int, doc("Earlier snapshots read for momentum", ge=2, le=1000)] = 60
+    trend_retention_days: Annotated[
+        int, doc("Days of trend snapshots kept (the history momentum is computed from)", ge=1)
+    ] = 365
 
 
 class AnalyzerSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -203,13 +203,12 @@ def prune_dead_letters(
     ] = None,
 ) -> None:
     """Delete dead letters older than the retention window."""
+    from datetime import UTC, datetime, timedelta
+
     from etsygen_gateway.adapters.deadletters import prune
 
     settings = _settings()
     keep = days if days is not None else settings.gateway.dead_letter_retention_days
-
-    async def work(pool: Any) -> int:
-        async with pool.acquire() as conn:
-            return await prune(conn, keep)
-
-    typer.echo(f"{_run(work, settings)} dead letters deleted")
+    cutoff = datetime.now(UTC) - timedelta(days=keep)
+    batch = settings.common.retention.batch_rows
+    typer.echo(f"{_run(lambda pool: prune(pool, cutoff, batch_rows=batch), settings)} dead letters deleted")

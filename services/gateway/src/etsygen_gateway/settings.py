@@ -63,8 +63,12 @@ class GatewaySection(SettingsSection, frozen=True, kw_only=True):
         int, doc("Seconds a first-admin setup link (printed while no account exists) stays valid", ge=60)
     ] = 900
     dead_letter_retention_days: Annotated[
-        int, doc("Days dead letters are kept (etsygen dead-letters prune, the retention CronJob)", ge=1)
+        int, doc("Days dead letters are kept (etsygen retention run, etsygen dead-letters prune)", ge=1)
     ] = 30
+    job_archive_after_days: Annotated[
+        int, doc("Days after a job finished that retention moves it to the archive (readable by id)", ge=1)
+    ] = 30
+    invitation_retention_days: Annotated[int, doc("Days expired invitations are kept", ge=0)] = 30
     redis_max_connections: Annotated[
         int, doc("Connections in the gateway's Redis pool; commands wait for one when all are busy", ge=1)
     ] = 64

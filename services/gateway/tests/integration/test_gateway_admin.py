@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -176,7 +177,9 @@ async def test_old_dead_letters_are_pruned(gateway: Gateway) -> None:
     async with gateway.pool.acquire() as conn:
         await conn.execute("UPDATE dead_letters SET received_at = now() - interval '31 days'")
         await stored_letter(gateway, dead_letter({**FAILURE_HEADERS, "x-dlq-original-offset": "99"}))
-        assert await repo.prune(conn, 30) == 1
+        cutoff = datetime.now(UTC) - timedelta(days=30)
+        assert await repo.prune(gateway.pool, cutoff, batch_rows=1, dry_run=True) == 1
+        assert await repo.prune(gateway.pool, cutoff, batch_rows=1) == 1
         assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 1
 
 

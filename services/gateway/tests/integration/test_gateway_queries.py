@@ -42,6 +42,16 @@ HOT_QUERIES = {
         "SELECT id FROM dead_letters WHERE status = 'pending' ORDER BY id DESC LIMIT 51",
         [],
     ),
+    # Retention: the jobs due for the archive, and an archived job's timeline.
+    "jobs_finished_idx": (
+        "SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < now() "
+        "AND status = ANY('{succeeded,failed}'::text[]) ORDER BY finished_at LIMIT 100",
+        [],
+    ),
+    "job_events_archive_job_idx": (
+        "SELECT id FROM job_events_archive WHERE job_id = $1 AND id > 0 ORDER BY id",
+        [OWNER],
+    ),
 }
 
 

@@ -43,6 +43,14 @@ class ScraperSection(SettingsSection, frozen=True, kw_only=True):
     budget_pause_s: Annotated[
         float, doc("How long consumption pauses when Etsy's daily budget is exhausted, in seconds", gt=0)
     ] = 300.0
+    snapshot_retention_days: Annotated[
+        int,
+        doc(
+            "Days of listing/shop snapshots and scrape runs kept; a month of listing snapshots is dropped "
+            "whole once its last day is past this",
+            ge=1,
+        ),
+    ] = 90
 
 
 class ScraperSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,23 +8,11 @@ payloads are the contracts' JSON Schemas, and the CloudEvents headers are docume
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from etsygen_cli.services import SERVICES
+from etsygen_cli.wiring import runtimes
 from etsygen_common.contracts import DEADLETTER, TOPICS
 from etsygen_common.schemas import event_schemas
-
-_PLACEHOLDER_ENV = {
-    "DATABASE_URL": "postgresql://placeholder@localhost/etsygen",
-    "REDIS_URL": "redis://localhost:6379/0",
-    "KAFKA_BOOTSTRAP_SERVERS": "localhost:9092",
-    "ETSY_API_KEY": "placeholder:placeholder",
-    "GATEWAY_SECRET_KEY": "placeholder-secret-for-document-generation-only-000",
-    "ETSYGEN_ENV_FILE": os.devnull,
-}
 
 CE_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -43,27 +31,13 @@ CE_HEADERS: dict[str, Any] = {
 }
 
 
-@contextmanager
-def _placeholder_environment() -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(_PLACEHOLDER_ENV)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _wiring() -> dict[str, tuple[list[str], list[str]]]:
     """For each service: (topics it consumes, topics it produces)."""
     out: dict[str, tuple[list[str], list[str]]] = {}
-    with _placeholder_environment():
-        for name, info in SERVICES.items():
-            module = info.bootstrap()
-            runtime = module.build_app(module.load_settings())
-            consumes = [r.topic for r in runtime.consumer.routes] if runtime.consumer else []
-            produces = [t for t in runtime.extra_topics if t in TOPICS]
-            out[name] = (sorted(consumes), sorted(produces))
+    for name, runtime in runtimes().items():
+        consumes = [r.topic for r in runtime.consumer.routes] if runtime.consumer else []
+        produces = [t for t in runtime.extra_topics if t in TOPICS]
+        out[name] = (sorted(consumes), sorted(produces))
     return out
 
 

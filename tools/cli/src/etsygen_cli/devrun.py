@@ -26,6 +26,7 @@ from typing import Any
 from etsygen_cli.services import SERVICES
 from etsygen_cli.supervisor import Supervisor, install_stop_handlers, python_argv, write_line
 from etsygen_common.devstack import (
+    DevStackMissingError,
     EmbeddedPostgres,
     RedisServer,
     TansuBroker,
@@ -181,6 +182,9 @@ def run_dev(data_dir: Path, gateway_port: int, *, simulator_access_log: bool = F
         if died is not None:
             _say(f"{died} exited with status {sup.procs[died].returncode}; stopping everything")
             code = 1
+    except DevStackMissingError as exc:
+        _say(str(exc))
+        code = 2
     finally:
         remove_stack(record)  # from now on nothing should be pointed at this stack
         _say("stopping services")

@@ -1,4 +1,4 @@
-"""``etsygen``: run services and the local stack, migrate, export schemas.
+"""``etsygen``: run services and the local stack, migrate, apply retention, export schemas.
 
 Every command reads its configuration from the environment (and ``.env``); a missing or invalid variable
 stops it with exit status 2 and a message naming the variable. Admin commands (``migrate``, ``users``,
@@ -28,7 +28,11 @@ app = typer.Typer(
 )
 schemas_app = typer.Typer(help="Event contract schemas.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration helpers.", no_args_is_help=True)
+deploy_app = typer.Typer(help="Deployment files generated from the code.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention: remove what is older than its window.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(deploy_app, name="deploy")
+app.add_typer(retention_app, name="retention")
 app.add_typer(users_app, name="users")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(dead_letters_app, name="dlq", help="Alias of dead-letters.")
@@ -91,6 +95,36 @@ def migrate(
         runtime = module.build_app(settings)
         applied = asyncio.run(runtime.migrate())
         typer.echo(f"{name}: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what a run would remove now; remove nothing")
+    ] = False,
+    service: Annotated[str, typer.Option(help="a service name or all")] = "all",
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(help="also write the run's metrics to this file in Prometheus text format"),
+    ] = None,
+) -> None:
+    """Remove (or archive) in every service's schema what is past its window; one line per step."""
+    from datetime import UTC, datetime
+
+    from etsygen_cli.retention import run_services
+
+    names = list(SERVICES) if service == "all" else [service]
+    loaded = [(name, *_load(name)) for name in names]  # every setting is checked before anything is removed
+    from etsygen_common.runtime import setup_process
+
+    setup_process("retention", loaded[0][2].common)
+    failed = run_services(loaded, now=datetime.now(UTC), dry_run=dry_run, echo=typer.echo)
+    if metrics_file is not None:
+        from prometheus_client import REGISTRY, write_to_textfile
+
+        write_to_textfile(str(metrics_file), REGISTRY)
+    if failed:
+        fail(f"retention failed for {', '.join(failed)}; the other services' steps ran (see the log)", 1)
 
 
 @app.command()
@@ -160,6 +194,26 @@ def config_template(
 
     output.write_text(render_template())
     typer.echo(str(output))
+
+
+@deploy_app.command("topics")
+def deploy_topics(
+    check: Annotated[bool, typer.Option("--check", help="only compare the checked-in files")] = False,
+    root: Annotated[Path, typer.Option(help="repository root")] = Path(),
+) -> None:
+    """Write the Kafka topics (Strimzi KafkaTopics, compose's creation script) from the topic registry."""
+    from etsygen_cli import deploytopics
+
+    if not check:
+        for path in deploytopics.write(root):
+            typer.echo(str(path))
+        return
+    problems = deploytopics.check(root)
+    for p in problems:
+        typer.echo(p, err=True)
+    if problems:
+        fail(f"{len(problems)} deployment file(s) out of date", 1)
+    typer.echo("deploy topics ok")
 
 
 def main() -> None:

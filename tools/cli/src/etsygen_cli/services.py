@@ -19,6 +19,10 @@ class ServiceInfo:
         """Import the service's bootstrap module (lazily: the CLI starts fast)."""
         return importlib.import_module(self.module)
 
+    def retention(self) -> Any:
+        """Import the service's retention use case (``apply_retention(pool, settings, now, dry_run)``)."""
+        return importlib.import_module(self.module.replace(".bootstrap", ".service_layer.retention"))
+
 
 SERVICES: dict[str, ServiceInfo] = {
     s.name: s

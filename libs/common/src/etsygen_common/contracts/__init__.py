@@ -32,14 +32,21 @@ from etsygen_common.contracts.products import (
 from etsygen_common.contracts.research import GenerationOptions, KeywordScrapeRequested, ResearchRequested
 from etsygen_common.contracts.trends import Estimate, FactorScore, Momentum, PriceBand, TrendScored
 
+RETENTION_DEFAULT_MS: Final = 7 * 24 * 3600 * 1000
+"""A week: consumers are back from any outage long before, and the outbox keeps what was never sent."""
+RETENTION_DEADLETTER_MS: Final = 30 * 24 * 3600 * 1000
+"""As long as the gateway keeps dead letters in Postgres (GATEWAY_DEAD_LETTER_RETENTION_DAYS): a record
+the gateway has not consumed yet is never gone from Kafka before it would be pruned anyway."""
+
 
 class Topic(msgspec.Struct, frozen=True, kw_only=True):
-    """A topic and its body type."""
+    """A topic and its body type. Its retry topics (``<topic>.<group>.retry.N``) share its retention."""
 
     name: str
     body: type[Event] | None
     producer: str
     description: str
+    retention_ms: int = RETENTION_DEFAULT_MS
 
 
 RESEARCH_REQUESTED: Final = "etsygen.research.requested.v1"
@@ -116,6 +123,7 @@ TOPICS: Final[dict[str, Topic]] = {
             body=None,
             producer="any consumer",
             description="The failed record unchanged plus failure headers.",
+            retention_ms=RETENTION_DEADLETTER_MS,
         ),
     )
 }

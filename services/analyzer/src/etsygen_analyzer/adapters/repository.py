@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from etsygen_analyzer.domain.momentum import HistoryPoint
 from etsygen_common.contracts import TrendScored
+
+
+async def ensure_partitions(conn: Any, today: date | None = None, months: int = 3) -> int:
+    """Create the monthly partitions of ``trend_snapshots`` from this month on (idempotent)."""
+    created: int = await conn.fetchval(
+        "SELECT ensure_trend_snapshot_partitions($1, $2)", today or datetime.now(UTC).date(), months
+    )
+    return created
 
 
 async def load_history(conn: Any, marketplace: str, keyword: str, limit: int) -> list[HistoryPoint]:

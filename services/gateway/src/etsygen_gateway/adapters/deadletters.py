@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from etsygen_common.retention import purge
 from etsygen_gateway.domain.deadletters import StoredDeadLetter
 from etsygen_gateway.domain.views import DeadLetterDetail, DeadLetterPage, DeadLetterSummary
 
@@ -169,10 +171,11 @@ async def discard(conn: Any, letter_id: int) -> DeadLetterSummary | None:
     return _summary(row) if row else None
 
 
-async def prune(conn: Any, keep_days: int) -> int:
-    """Delete dead letters older than ``keep_days`` (the retention function); returns how many."""
-    deleted: int = await conn.fetchval("SELECT prune_dead_letters(make_interval(days => $1))", keep_days)
-    return deleted
+async def prune(pool: Any, cutoff: datetime, *, batch_rows: int, dry_run: bool = False) -> int:
+    """Delete dead letters received before ``cutoff`` in batches (with ``dry_run`` count them); how many."""
+    return await purge(
+        pool, "dead_letters", "received_at < $1", cutoff, batch_rows=batch_rows, dry_run=dry_run
+    )
 
 
 async def recent_count(conn: Any, minutes: int = 60) -> int:

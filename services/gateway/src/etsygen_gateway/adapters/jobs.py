@@ -1,6 +1,7 @@
 """Postgres repository of research jobs, their keywords, generator outcomes and timelines.
 
-Every read takes the owner and filters by it in SQL: another user's job is simply not found.
+Every read takes the owner and filters by it in SQL: another user's job is simply not found. Reads by id
+also look in the archive (``adapters.archive``), where retention moves long-finished jobs.
 """
 
 from __future__ import annotations
@@ -128,8 +129,15 @@ async def get_job(conn: Any, owner_id: str, job_id: str) -> JobView | None:
     key = as_uuid(job_id)
     if key is None:
         return None
+    # A job long finished lives in jobs_archive (adapters.archive); one statement reads both, so a job being
+    # moved right now is found on one side or the other.
     row = await conn.fetchrow(
-        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1 AND owner_id = $2", key, uuid.UUID(owner_id)
+        f"""SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1 AND owner_id = $2
+            UNION ALL
+            SELECT {_JOB_COLUMNS} FROM jobs_archive WHERE id = $1 AND owner_id = $2
+            LIMIT 1""",
+        key,
+        uuid.UUID(owner_id),
     )
     return _job(row) if row else None
 
@@ -139,10 +147,13 @@ async def get_job_detail(conn: Any, owner_id: str, job_id: str) -> JobDetail | N
     job = await get_job(conn, owner_id, job_id)
     if job is None:
         return None
+    columns = """keyword, status, scrape_status, analyze_status, generate_status, expected_concepts,
+                 generated, rejected, error, trend_id, position"""
     rows = await conn.fetch(
-        """SELECT keyword, status, scrape_status, analyze_status, generate_status, expected_concepts,
-                  generated, rejected, error, trend_id
-           FROM job_keywords WHERE job_id = $1 ORDER BY position""",
+        f"""SELECT {columns} FROM job_keywords WHERE job_id = $1
+            UNION ALL
+            SELECT {columns} FROM job_keywords_archive WHERE job_id = $1
+            ORDER BY position""",
         uuid.UUID(job.id),
     )
     return JobDetail(job=job, keywords=[_keyword(r) for r in rows])
@@ -214,13 +225,21 @@ async def timeline(
     if key is None:
         return None
     owned = await conn.fetchval(
-        "SELECT true FROM jobs WHERE id = $1 AND owner_id = $2", key, uuid.UUID(owner_id)
+        """SELECT true FROM jobs WHERE id = $1 AND owner_id = $2
+           UNION ALL
+           SELECT true FROM jobs_archive WHERE id = $1 AND owner_id = $2""",
+        key,
+        uuid.UUID(owner_id),
     )
     if not owned:
         return None
     rows = await conn.fetch(
-        """SELECT id, kind, keyword, detail, created_at FROM job_events
-           WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3""",
+        """(SELECT id, kind, keyword, detail, created_at FROM job_events
+            WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3)
+           UNION ALL
+           (SELECT id, kind, keyword, detail, created_at FROM job_events_archive
+            WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3)
+           ORDER BY id LIMIT $3""",
         key,
         after_id,
         limit,

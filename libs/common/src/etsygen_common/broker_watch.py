@@ -201,7 +201,9 @@ class BrokerWatch:
                         self.topic,
                         num_partitions=1,
                         replication_factor=self._settings.replication_factor,
-                        topic_configs={"retention.ms": str(24 * 3600 * 1000)},
+                        topic_configs={
+                            "retention.ms": str(contracts.TOPICS[contracts.BROKER_HEARTBEAT].retention_ms)
+                        },
                     )
                 ]
             )

@@ -117,6 +117,7 @@ TOPICS: Final[dict[str, Topic]] = {
             producer="gateway",
             description="Small marker records whose acknowledged offsets tell when the broker lost data "
             "(one partition; short retention).",
+            retention_ms=24 * 3600 * 1000,
         ),
         Topic(
             name=DEADLETTER,

@@ -112,6 +112,7 @@ class Report:
     recovery_s: dict[str, list[float]] = field(default_factory=dict)
     store_restarts: list[str] = field(default_factory=list)
     ai_outage_s: float = 0.0
+    broker_kills: int = 0
     concepts_generated: int = 0
     products_generator: int = 0
     products_gateway: int = 0
@@ -360,6 +361,16 @@ class Chaos:
         self.report.kills[svc.name] = self.report.kills.get(svc.name, 0) + 1
         self.report.recovery_s.setdefault(svc.name, []).append(recovery)
         log(f"killed {svc.name}; ready again after {recovery:.1f} s")
+
+    async def kill_broker(self) -> float:
+        """SIGKILL the broker and start it fresh (memory storage: empty) on the same port; returns when."""
+        await asyncio.to_thread(self.kafka.kill)
+        killed = time.monotonic()
+        await asyncio.sleep(1)
+        await asyncio.to_thread(self.kafka.start)
+        self.report.broker_kills += 1
+        log("killed the broker; started it again, empty, on the same port")
+        return killed
 
     async def restart_store(self, name: str) -> None:
         store = self.redis if name == "redis" else self.pg

@@ -36,7 +36,7 @@ KEYWORDS = ["personalized dog collar", "minimalist gold necklace", "boho wall ar
 class Pipeline:
     """The three worker services plus a collector of the generator's outcomes."""
 
-    def __init__(self, settings: Any, simulator_url: str) -> None:
+    def __init__(self, settings: Any, simulator_url: str, provider: ProviderSection | None = None) -> None:
         common = settings
         self.scraper = build_scraper(
             ScraperSettings(
@@ -48,7 +48,10 @@ class Pipeline:
         self.analyzer = build_analyzer(AnalyzerSettings(common=common, analyzer=AnalyzerSection()))
         self.generator = build_generator(
             GeneratorSettings(
-                common=common, provider=ProviderSection(), guards=GuardSection(), drafts=DraftSection()
+                common=common,
+                provider=provider or ProviderSection(),
+                guards=GuardSection(),
+                drafts=DraftSection(),
             )
         )
         self.services: list[ServiceRuntime] = [self.scraper, self.analyzer, self.generator]
@@ -88,22 +91,26 @@ class Pipeline:
         for service in reversed(self.services):
             await service.stop()
 
-    async def submit(self, job_id: str, keywords: list[str], concepts: int = 1) -> None:
+    async def submit(self, job_id: str, keywords: list[str], concepts: int = 1, attempt: int = 0) -> None:
         publisher = KafkaPublisher(self.collector, self.kafka)
-        await publisher.publish(
-            wrap(
-                contracts.ResearchRequested(
-                    job_id=job_id,
-                    owner_id="owner-e2e",
-                    keywords=keywords,
-                    listing_budget=40,
-                    generation=contracts.GenerationOptions(
-                        concepts_per_niche=concepts, min_score=0.0, max_risk="high"
+        try:
+            await publisher.publish(
+                wrap(
+                    contracts.ResearchRequested(
+                        job_id=job_id,
+                        owner_id="owner-e2e",
+                        keywords=keywords,
+                        listing_budget=40,
+                        generation=contracts.GenerationOptions(
+                            concepts_per_niche=concepts, min_score=0.0, max_risk="high"
+                        ),
+                        attempt=attempt,
                     ),
-                ),
-                source="e2e",
+                    source="e2e",
+                )
             )
-        )
+        finally:
+            await publisher.close()
 
     def finished(self, job_id: str, keywords: list[str]) -> bool:
         for keyword in keywords:

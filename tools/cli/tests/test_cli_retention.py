@@ -83,7 +83,7 @@ async def test_retention_run_reports_each_step_and_the_dry_run_matches(
     assert "generator  outbox             would remove 1" in dry.splitlines()
     assert "generator  outbox             removed 1" in real.splitlines()
     assert dry.replace("would remove", "removed") == real
-    assert len(real.splitlines()) == 16  # every step of every service, one line each
+    assert len(real.splitlines()) == 20  # every step of every service, one line each
     assert removed_so_far("generator", "outbox") == before + 1
     assert 'etsygen_retention_removed_rows_total{service="generator",step="outbox"}' in metrics.read_text()
     conn = await asyncpg.connect(fresh_pg_url)

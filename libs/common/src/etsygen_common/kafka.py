@@ -369,10 +369,20 @@ class EventConsumer:
             names.extend(retry_topic(r.topic, self.group, i + 1) for i in range(len(self._delays)))
         return names
 
-    def subscribe(self, topic: str, body: type[E], handler: Handler[E]) -> None:
-        """Handle ``topic`` (a logical name) with ``handler`` in this consumer group."""
+    def subscribe(
+        self, topic: str, body: type[E], handler: Handler[E], *, replay_redrives: bool = False
+    ) -> None:
+        """Handle ``topic`` (a logical name) with ``handler`` in this consumer group.
+
+        ``replay_redrives`` marks a pipeline stage keyed by ``(job_id, keyword)``: its output is stored, and a
+        re-drive of a keyword it already finished is answered from that output (``etsygen_common.redrive``).
+        """
         if self._attached:
             raise RuntimeError("subscribe() must come before attach()")
+        if replay_redrives:
+            from etsygen_common.redrive import ReplayOnRedrive
+
+            handler = ReplayOnRedrive[E](handler, self._pool, group=self.group, service=self.service)
         route = _Route(topic, body, handler)
         self._routes.append(route)
         self._by_topic[self._settings.topic(topic)] = (route, 0)
@@ -408,6 +418,10 @@ class EventConsumer:
     def stop_taking_records(self) -> None:
         """Shutdown: finish the record in hand, commit, and leave the rest of the batch for the next owner."""
         self._stopping = True
+
+    def resume_taking_records(self) -> None:
+        """Take records again after :meth:`drain` (the Kafka clients were restarted, not the service)."""
+        self._stopping = False
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no handler is running (graceful shutdown). Returns False on timeout."""

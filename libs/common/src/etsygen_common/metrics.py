@@ -50,6 +50,16 @@ BREAKER_CALLS = Counter(
     ["service", "breaker", "outcome"],
 )
 READY = Gauge("etsygen_ready", "1 when every dependency of the service answers", ["service"])
+REDRIVE_REPLAYS = Counter(
+    "etsygen_redrive_replays_total",
+    "Re-driven keywords a stage answered from its stored output instead of redoing its work",
+    ["service", "topic"],
+)
+BROKER_LOSSES = Counter(
+    "etsygen_broker_losses_total",
+    "Times the broker was found to have lost acknowledged records (restarted empty, topic recreated)",
+    ["service"],
+)
 RETENTION_REMOVED = Counter(
     "etsygen_retention_removed_rows",
     "Rows retention removed from a service's schema: deleted, dropped with their partition, or (jobs) moved "

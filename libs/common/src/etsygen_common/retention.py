@@ -94,7 +94,8 @@ async def purge(pool: Any, table: str, predicate: str, *args: Any, batch_rows: i
 async def prune_outbox_inbox(
     pool: Any, settings: RetentionSettings, *, now: datetime, dry_run: bool
 ) -> list[Removal]:
-    """Sent outbox rows and inbox entries older than the redelivery horizon (pending rows stay)."""
+    """Sent outbox rows, inbox entries and stored stage outputs older than the redelivery horizon (pending
+    rows stay)."""
     cutoff = now - timedelta(days=settings.redelivery_horizon_days)
     sent = await purge(
         pool,
@@ -107,7 +108,11 @@ async def prune_outbox_inbox(
     seen = await purge(
         pool, "inbox", "received_at < $1", cutoff, batch_rows=settings.batch_rows, dry_run=dry_run
     )
-    return [Removal("outbox", sent), Removal("inbox", seen)]
+    # A stage's stored output answers re-drives of a job's keyword; past the horizon no re-drive comes.
+    stored = await purge(
+        pool, "stage_results", "stored_at < $1", cutoff, batch_rows=settings.batch_rows, dry_run=dry_run
+    )
+    return [Removal("outbox", sent), Removal("inbox", seen), Removal("stage_results", stored)]
 
 
 async def run_for_service(

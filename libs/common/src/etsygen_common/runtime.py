@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 from faststream.kafka import KafkaBroker
 
+from etsygen_common.broker_watch import BrokerLoss, BrokerWatch
 from etsygen_common.db import create_pool
 from etsygen_common.health import Check, HealthApp
 from etsygen_common.kafka import EventConsumer, KafkaPublisher, create_broker, ensure_topics
@@ -34,6 +35,7 @@ from etsygen_common.telemetry import configure_tracing
 log = get_logger(__name__)
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+LossHook = Callable[[BrokerLoss], Awaitable[None]]
 
 
 @dataclass
@@ -56,6 +58,10 @@ class ServiceRuntime:
     extra_topics: list[str] = field(default_factory=list)
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
+    on_broker_loss: list[LossHook] = field(default_factory=list)
+    """Run after the service recovered its Kafka clients from a broker that lost records."""
+    _watch: BrokerWatch | None = field(init=False, default=None)
+    _recovering: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _server: uvicorn.Server | None = field(init=False, default=None)
     _server_task: asyncio.Task[None] | None = field(init=False, default=None)
     _stopping: bool = field(init=False, default=False)
@@ -132,6 +138,15 @@ class ServiceRuntime:
         self.relay.start()
         for hook in self.on_start:
             await hook(self)
+        if self.settings.kafka.broker_watch_s > 0:
+            self._watch = BrokerWatch(
+                self.settings.kafka,
+                lambda: self.pool,
+                service=self.name,
+                interval_s=self.settings.kafka.broker_watch_s,
+                on_loss=self._broker_lost_records,
+            )
+            self._watch.start()
         if serve_http:
             app = self.asgi_app or HealthApp(self.name, self.checks(), live=lambda: not self._stopping)
             config = uvicorn.Config(
@@ -155,13 +170,10 @@ class ServiceRuntime:
         grace = self.settings.service.shutdown_grace_s
         # Stop fetching new records; the consumer finishes the record it is handling, commits what its batch
         # has done and leaves the rest of the batch to be fetched again.
+        if self._watch is not None:
+            await self._watch.stop()
+        await self._stop_consuming(grace)
         if self.consumer is not None:
-            self.consumer.stop_taking_records()
-        for sub in list(self.broker.subscribers):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(sub.stop(), grace)
-        if self.consumer is not None:
-            await self.consumer.drain(grace)
             self.consumer.cancel_timers()
         for hook in self.on_stop:
             with contextlib.suppress(Exception):
@@ -182,6 +194,41 @@ class ServiceRuntime:
         if self.redis is not None:
             await self.redis.aclose()
         log.info("service stopped")
+
+    async def _stop_consuming(self, grace: float) -> None:
+        """Stop fetching and let in-flight handlers finish; the consumer commits what its batch has done and
+        leaves the rest of the batch to be fetched again."""
+        if self.consumer is not None:
+            self.consumer.stop_taking_records()
+        for sub in list(self.broker.subscribers):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(sub.stop(), grace)
+        if self.consumer is not None:
+            await self.consumer.drain(grace)
+
+    async def _broker_lost_records(self, loss: BrokerLoss) -> None:
+        """The broker lost records (restarted empty, topics recreated): its topics, the group's offsets and
+        the consumer's positions are gone or wrong, and a consumer left as it is keeps committing to topics
+        that no longer exist. Stop consuming, re-create the topics and start the Kafka clients again: with no
+        committed offsets on the new broker the group reads every partition from its start (the inbox skips
+        what was applied already). Then the service's own hooks run (the gateway re-drives keywords)."""
+        async with self._recovering:
+            log.warning(
+                "the broker lost records: re-creating topics and restarting the Kafka consumer",
+                extra={"detail": loss.explanation},
+            )
+            await self._stop_consuming(self.settings.service.shutdown_grace_s)
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+            topics = list(self.extra_topics) + (self.consumer.topics if self.consumer else [])
+            if topics:
+                await ensure_topics(self.settings.kafka, topics)
+            if self.consumer is not None:
+                self.consumer.resume_taking_records()
+            await self.broker.start()
+            for hook in self.on_broker_loss:
+                await hook(loss)
+            log.warning("recovered from the broker's loss", extra={"detail": loss.explanation})
 
     async def run_forever(self) -> None:
         """Start, wait for SIGTERM or SIGINT, then stop gracefully."""

@@ -197,6 +197,15 @@ class KafkaSettings(SettingsSection, frozen=True, kw_only=True):
     ] = "all"
     request_timeout_ms: Annotated[int, doc("Producer/consumer request timeout in ms", ge=1000)] = 30_000
     max_poll_interval_ms: Annotated[int, doc("Consumer max.poll.interval.ms", ge=10_000)] = 300_000
+    broker_watch_s: Annotated[
+        float,
+        doc(
+            "Seconds between broker heartbeats: when the broker lost acknowledged records (restarted empty, "
+            "a topic recreated) the service re-creates its topics and restarts its consumer, and the gateway "
+            "re-drives every unfinished keyword, at once (0 turns the watch off)",
+            ge=0,
+        ),
+    ] = 2.0
     fetch_max_wait_ms: Annotated[
         int,
         doc(

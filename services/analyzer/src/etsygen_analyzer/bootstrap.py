@@ -37,6 +37,7 @@ def build_app(settings: AnalyzerSettings) -> ServiceRuntime:
         contracts.LISTINGS_SCRAPED,
         contracts.ListingsScraped,
         ListingsScrapedHandler(config, settings.analyzer.history_limit),
+        replay_redrives=True,  # a re-drive re-emits the keyword's stored score (same trend id)
     )
     runtime.extra_topics.append(contracts.TRENDS_SCORED)
 

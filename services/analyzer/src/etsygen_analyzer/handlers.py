@@ -38,6 +38,7 @@ class ListingsScrapedHandler:
                     status="failed",
                     error=event.error or "scrape failed",
                     generation_enabled=False,
+                    attempt=event.attempt,
                 ),
                 event_id=trend_id,
             )
@@ -71,6 +72,7 @@ class ListingsScrapedHandler:
             concepts_per_niche=options.concepts_per_niche,
             min_score=options.min_score,
             max_risk=options.max_risk,
+            attempt=event.attempt,
         )
         await repository.insert_snapshot(
             ctx.conn,

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from etsygen_common import contracts
+from etsygen_common.broker_watch import BrokerLoss
 from etsygen_common.logging import get_logger
 from etsygen_common.runtime import ServiceRuntime
 from etsygen_gateway.api.app import create_app
@@ -17,7 +18,7 @@ from etsygen_gateway.handlers import (
     subscribe_dead_letters,
     subscribe_projections,
 )
-from etsygen_gateway.service_layer.stalls import sweep_stalled
+from etsygen_gateway.service_layer.stalls import redrive_after_broker_loss, sweep_stalled
 from etsygen_gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -59,6 +60,13 @@ def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
             contracts.DEADLETTER,
         ]
     )
+
+    async def broker_lost_records(loss: BrokerLoss) -> None:
+        # Work in flight may be gone with the broker's records: every unfinished keyword is re-driven now,
+        # not after the stall timeout; stages that had finished answer from their stored outputs.
+        await redrive_after_broker_loss(runtime.pool, loss.explanation)
+
+    runtime.on_broker_loss.append(broker_lost_records)
     runtime.asgi_app = create_app(gw)
 
     sweeper: list[asyncio.Task[None]] = []

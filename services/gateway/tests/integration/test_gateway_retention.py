@@ -32,6 +32,7 @@ TABLES = [
     ("invitations", "encode(token_hash, 'hex')"),
     ("outbox", "id"),
     ("inbox", "event_id"),
+    ("stage_results", "job_id"),
 ]
 
 
@@ -61,7 +62,8 @@ async def finished_job(gw: Gateway, client: httpx.AsyncClient, user: TestUser, d
 
 
 async def old_and_young_rows(gw: Gateway, user: TestUser) -> None:
-    """Dead letters, sessions, invitations, outbox and inbox rows on both sides of their windows."""
+    """Dead letters, sessions, invitations, outbox, inbox and stage-result rows on both sides of their
+    windows."""
     day = timedelta(days=1)
     async with gw.pool.acquire() as conn:
         for n, age in enumerate([31, 29]):  # GATEWAY_DEAD_LETTER_RETENTION_DAYS=30
@@ -98,6 +100,12 @@ async def old_and_young_rows(gw: Gateway, user: TestUser) -> None:
             await conn.execute(
                 "INSERT INTO inbox (consumer_group, event_id, topic, received_at) VALUES ('g', $1, 't', $2)",
                 f"e{n}",
+                NOW - age * day,
+            )
+            await conn.execute(
+                "INSERT INTO stage_results (consumer_group, job_id, keyword, attempt, events, stored_at) "
+                "VALUES ('g', $1, 'mug', 0, '[]', $2)",
+                f"job-{n}",
                 NOW - age * day,
             )
 
@@ -142,6 +150,7 @@ async def test_retention_removes_exactly_what_its_dry_run_reported_and_archived_
             "invitations": 1,
             "outbox": 1,
             "inbox": 1,
+            "stage_results": 1,
         }
         assert {t: len(before[t]) - len(after[t]) for t, _ in TABLES if before[t] != after[t]} == {
             "jobs": 2,
@@ -152,6 +161,7 @@ async def test_retention_removes_exactly_what_its_dry_run_reported_and_archived_
             "invitations": 1,
             "outbox": 1,
             "inbox": 1,
+            "stage_results": 1,
         }
         assert after["jobs"] == {young, running["id"]}
         assert all(after[t] <= before[t] for t, _ in TABLES)

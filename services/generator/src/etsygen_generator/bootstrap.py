@@ -78,7 +78,8 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
         group="etsygen-generator",
     )
     assert runtime.consumer is not None
-    runtime.consumer.subscribe(contracts.TRENDS_SCORED, contracts.TrendScored, concepts)
+    # A re-drive of a niche already generated re-emits its stored outcomes: no second AI call, no new product.
+    runtime.consumer.subscribe(contracts.TRENDS_SCORED, contracts.TrendScored, concepts, replay_redrives=True)
     runtime.consumer.subscribe(contracts.PUBLISH_REQUESTED, contracts.PublishRequested, publishing)
     runtime.extra_topics.extend(
         [contracts.PRODUCTS_GENERATED, contracts.PRODUCTS_REJECTED, contracts.LISTINGS_PUBLISHED]

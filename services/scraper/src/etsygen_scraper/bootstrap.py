@@ -96,6 +96,7 @@ def build_app(settings: ScraperSettings) -> ServiceRuntime:
             review_window_days=settings.scraper.review_window_days,
             budget_pause_s=settings.scraper.budget_pause_s,
         ),
+        replay_redrives=True,  # a re-drive of a keyword already scraped spends no Etsy call
     )
     runtime.extra_topics.extend([contracts.KEYWORD_SCRAPE_REQUESTED, contracts.LISTINGS_SCRAPED])
 

@@ -46,6 +46,7 @@ async def on_research_requested(ctx: HandlerContext, event: ResearchRequested) -
                     owner_id=event.owner_id,
                     keyword=keyword,
                     generation=event.generation,
+                    attempt=event.attempt,
                     error=f"unknown marketplace {event.marketplace!r}: Etsy-Gen supports "
                     f"{', '.join(SUPPORTED_MARKETPLACES)}; submit the job again with one of those",
                 ),
@@ -145,6 +146,7 @@ class KeywordScrapeHandler:
                     error=fetched.error or "fetch failed",
                     generation=event.generation,
                     scrape_run_id=run_id,
+                    attempt=event.attempt,
                 ),
                 event_id=event_id,
             )
@@ -174,6 +176,7 @@ class KeywordScrapeHandler:
                 owner_id=event.owner_id,
                 scrape_run_id=run_id,
                 generation=event.generation,
+                attempt=event.attempt,
             ),
             event_id=event_id,
         )

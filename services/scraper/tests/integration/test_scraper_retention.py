@@ -122,6 +122,7 @@ async def test_old_months_are_dropped_whole_and_the_dry_run_reports_exactly_that
         ("scrape_runs", 1),
         ("outbox", 1),
         ("inbox", 1),
+        ("stage_results", 0),
     ]
     assert real[0].detail == "2 monthly partitions dropped, 1 rows from the default partition"
     async with pool.acquire() as conn:

@@ -58,6 +58,7 @@ PRODUCTS_REJECTED: Final = "etsygen.products.rejected.v1"
 PUBLISH_REQUESTED: Final = "etsygen.products.publish-requested.v1"
 LISTINGS_PUBLISHED: Final = "etsygen.listings.published.v1"
 DEADLETTER: Final = "etsygen.deadletter.v1"
+BROKER_HEARTBEAT: Final = "etsygen.broker.heartbeat.v1"
 
 TOPICS: Final[dict[str, Topic]] = {
     t.name: t
@@ -111,6 +112,14 @@ TOPICS: Final[dict[str, Topic]] = {
             description="A draft listing was created on the marketplace.",
         ),
         Topic(
+            name=BROKER_HEARTBEAT,
+            body=None,
+            producer="gateway",
+            description="Small marker records whose acknowledged offsets tell when the broker lost data "
+            "(one partition; short retention).",
+            retention_ms=24 * 3600 * 1000,
+        ),
+        Topic(
             name=DEADLETTER,
             body=None,
             producer="any consumer",
@@ -133,6 +142,7 @@ def topic_of(event: Event) -> str:
 
 
 __all__ = [
+    "BROKER_HEARTBEAT",
     "DEADLETTER",
     "EVENT_TOPIC",
     "KEYWORD_SCRAPE_REQUESTED",

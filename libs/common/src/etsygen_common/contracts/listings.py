@@ -70,6 +70,9 @@ class ListingsScraped(Event, frozen=True, kw_only=True):
     scrape_run_id: str | None = None
     generation: GenerationOptions | None = None
     """The job's generation options, passed along so downstream needs no lookup."""
+    attempt: int = 0
+    """The research request's attempt (above 0 for a re-drive), passed along so each stage can answer a
+    re-drive of work it already did from its stored output."""
 
 
 class ListingPublished(Event, frozen=True, kw_only=True):

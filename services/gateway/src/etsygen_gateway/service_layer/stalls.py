@@ -1,9 +1,10 @@
 """Stalled jobs: a keyword with no progress for a while is re-driven a bounded number of times, then failed
 with a reason the user can read.
 
-Re-driving re-publishes the job's ``ResearchRequested`` for that keyword alone (``attempt`` counts up, so
-every service treats it as new work); the keyword's outcomes are counted per concept index, so a late
-original and its re-drive never count twice.
+Re-driving re-publishes the job's ``ResearchRequested`` for that keyword alone with ``attempt`` one higher;
+stages that already hold their output for the keyword re-emit it instead of redoing it, and the keyword's
+outcomes are counted per concept index, so a late original and its re-drive never count twice. A broker
+that lost records (``etsygen_common.broker_watch``) re-drives every unfinished keyword at once.
 """
 
 from __future__ import annotations
@@ -32,6 +33,49 @@ class SweepResult(msgspec.Struct, frozen=True, kw_only=True):
     failed: list[tuple[str, str]]
 
 
+_UNFINISHED = """SELECT k.job_id, k.keyword, k.redrives, k.broker_redrives, j.owner_id,
+                          j.status AS job_status, j.marketplace, j.listing_budget, j.generation
+                   FROM job_keywords k JOIN jobs j ON j.id = k.job_id
+                   WHERE k.status NOT IN ('succeeded', 'partially_failed', 'failed')
+                     AND j.status NOT IN ('succeeded', 'partially_failed', 'failed', 'cancelled')"""
+
+
+async def _redrive(conn: Any, row: Any, *, stall: bool, detail: dict[str, Any]) -> None:
+    """Re-publish the keyword's research request with the next attempt, and say why on the timeline.
+
+    Stages that already hold their output for the keyword answer from it (``etsygen_common.redrive``); only
+    the stage whose output is missing does its work again.
+    """
+    job_id, keyword, owner_id = str(row["job_id"]), row["keyword"], str(row["owner_id"])
+    redrives = row["redrives"] + (1 if stall else 0)
+    broker_redrives = row["broker_redrives"] + (0 if stall else 1)
+    attempt = redrives + broker_redrives
+    event = ResearchRequested(
+        job_id=job_id,
+        owner_id=owner_id,
+        keywords=[keyword],
+        marketplace=row["marketplace"],
+        listing_budget=row["listing_budget"],
+        generation=msgspec.convert(row["generation"], GenerationOptions),
+        attempt=attempt,
+    )
+    await enqueue(
+        conn,
+        [wrap(event, source=SERVICE, event_id=deterministic_id("redrive", job_id, keyword, str(attempt)))],
+    )
+    await conn.execute(
+        """UPDATE job_keywords SET redrives = $3, broker_redrives = $4, updated_at = now()
+           WHERE job_id = $1 AND keyword = $2""",
+        uuid.UUID(job_id),
+        keyword,
+        redrives,
+        broker_redrives,
+    )
+    await repo.insert_event(
+        conn, job_id, "keyword.redriven", keyword=keyword, detail={"attempt": attempt, **detail}
+    )
+
+
 async def sweep_stalled(
     pool: Any, *, stall_after_s: float, max_redrives: int, batch: int = 100
 ) -> SweepResult:
@@ -40,12 +84,8 @@ async def sweep_stalled(
     failed: list[tuple[str, str]] = []
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            """SELECT k.job_id, k.keyword, k.redrives, j.owner_id, j.status AS job_status, j.marketplace,
-                      j.listing_budget, j.generation
-               FROM job_keywords k JOIN jobs j ON j.id = k.job_id
-               WHERE k.status NOT IN ('succeeded', 'partially_failed', 'failed')
-                 AND j.status NOT IN ('succeeded', 'partially_failed', 'failed', 'cancelled')
-                 AND k.updated_at < now() - make_interval(secs => $1)
+            _UNFINISHED
+            + """ AND k.updated_at < now() - make_interval(secs => $1)
                ORDER BY k.updated_at LIMIT $2
                FOR UPDATE OF k SKIP LOCKED""",
             float(stall_after_s),
@@ -55,40 +95,7 @@ async def sweep_stalled(
             job_id, keyword, owner_id = str(row["job_id"]), row["keyword"], str(row["owner_id"])
             minutes = round(stall_after_s / 60, 1)
             if row["redrives"] < max_redrives:
-                attempt = row["redrives"] + 1
-                event = ResearchRequested(
-                    job_id=job_id,
-                    owner_id=owner_id,
-                    keywords=[keyword],
-                    marketplace=row["marketplace"],
-                    listing_budget=row["listing_budget"],
-                    generation=msgspec.convert(row["generation"], GenerationOptions),
-                    attempt=attempt,
-                )
-                await enqueue(
-                    conn,
-                    [
-                        wrap(
-                            event,
-                            source=SERVICE,
-                            event_id=deterministic_id("redrive", job_id, keyword, str(attempt)),
-                        )
-                    ],
-                )
-                await conn.execute(
-                    """UPDATE job_keywords SET redrives = $3, updated_at = now()
-                       WHERE job_id = $1 AND keyword = $2""",
-                    uuid.UUID(job_id),
-                    keyword,
-                    attempt,
-                )
-                await repo.insert_event(
-                    conn,
-                    job_id,
-                    "keyword.redriven",
-                    keyword=keyword,
-                    detail={"attempt": attempt, "stalled_minutes": minutes},
-                )
+                await _redrive(conn, row, stall=True, detail={"stalled_minutes": minutes})
                 redriven.append((job_id, keyword))
             else:
                 reason = (
@@ -119,3 +126,33 @@ async def sweep_stalled(
     if redriven or failed:
         log.warning("stalled keywords", extra={"redriven": len(redriven), "failed": len(failed)})
     return SweepResult(redriven=redriven, failed=failed)
+
+
+async def redrive_after_broker_loss(pool: Any, explanation: str) -> list[tuple[str, str]]:
+    """Re-drive every unfinished keyword at once: the broker lost records, so work in flight may be gone.
+
+    Each job's timeline says what was detected and which keywords were re-driven; the re-drives do not count
+    against a keyword's stall re-drives.
+    """
+    redriven: list[tuple[str, str]] = []
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(_UNFINISHED + " ORDER BY k.job_id, k.position FOR UPDATE OF k SKIP LOCKED")
+        by_job: dict[str, list[str]] = {}
+        for row in rows:
+            await _redrive(conn, row, stall=False, detail={"cause": "broker_lost_records"})
+            by_job.setdefault(str(row["job_id"]), []).append(row["keyword"])
+            redriven.append((str(row["job_id"]), row["keyword"]))
+        for job_id, keywords in by_job.items():
+            await repo.insert_event(
+                conn,
+                job_id,
+                "job.recovering",
+                detail={"detected": explanation, "redriven": keywords},
+            )
+            owner = next(str(r["owner_id"]) for r in rows if str(r["job_id"]) == job_id)
+            await notify(conn, LiveNotice(owner_id=owner, job_id=job_id, kind="stalled", namespaces=["jobs"]))
+    log.warning(
+        "broker lost records: re-drove every unfinished keyword",
+        extra={"detected": explanation, "keywords": len(redriven), "jobs": len({j for j, _ in redriven})},
+    )
+    return redriven

@@ -97,8 +97,10 @@ def to_listings_scraped(
     owner_id: str,
     scrape_run_id: str | None = None,
     generation: GenerationOptions | None = None,
+    attempt: int = 0,
 ) -> ListingsScraped:
-    """The ``ListingsScraped`` event for a successful fetch (``generation`` is the job's, passed along)."""
+    """The ``ListingsScraped`` event for a successful fetch (``generation`` and ``attempt`` are the job's,
+    passed along)."""
     return ListingsScraped(
         job_id=job_id,
         owner_id=owner_id,
@@ -111,6 +113,7 @@ def to_listings_scraped(
         fetch=result.fetch,
         scrape_run_id=scrape_run_id,
         generation=generation,
+        attempt=attempt,
     )
 
 
@@ -124,6 +127,7 @@ def failed_listings_scraped(
     fetch: FetchMetadata | None = None,
     scrape_run_id: str | None = None,
     generation: GenerationOptions | None = None,
+    attempt: int = 0,
 ) -> ListingsScraped:
     """The ``ListingsScraped`` event saying a fetch failed, with the reason a user can act on."""
     return ListingsScraped(
@@ -136,4 +140,5 @@ def failed_listings_scraped(
         fetch=fetch,
         scrape_run_id=scrape_run_id,
         generation=generation,
+        attempt=attempt,
     )

@@ -1,4 +1,5 @@
-"""OpenTelemetry tracing: the provider, the sampler, library instrumentation, and messaging spans.
+"""OpenTelemetry tracing: the provider, the sampler, the resource, and library instrumentation (the Kafka
+spans are in :mod:`etsygen_common.messaging_spans`).
 
 One research job is one trace. The gateway's request span context is stored in the outbox row's headers
 (``traceparent``/``tracestate``); the relay, later and in another task, starts a ``send {topic}`` producer
@@ -157,7 +158,8 @@ def enable_tracing(processor: SpanProcessor, *, ratio: float = 1.0) -> None:
     """Record spans (a share ``ratio`` of new traces) into ``processor``, and instrument asyncpg, Redis and
     httpx. Tests call it with an in-memory exporter's processor; :func:`configure_tracing` with OTLP's."""
     global _enabled  # noqa: PLW0603 - see configure_tracing
-    provider = _install(tracing_resource("test", TelemetrySettings()))
+    # A test may enable tracing before any runtime installed the provider.
+    provider = _provider or _install(tracing_resource("test", TelemetrySettings()))
     provider.add_span_processor(processor)
     _switch.delegate = job_sampler(ratio)
     _enabled = True

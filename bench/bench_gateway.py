@@ -78,7 +78,9 @@ async def serve_gateway(port: int, schema: str) -> None:
     from etsygen_gateway.gateway import Gateway
 
     settings = _env_settings()
-    configure_tracing("gateway", settings.common.telemetry)  # a real SDK provider: spans are recorded
+    # The provider every service installs. No OTLP endpoint is set, so, as in a deployment without one, the
+    # edge's span is a non-recording one (ids for the logs and headers, nothing recorded or exported).
+    configure_tracing("gateway", settings.common.telemetry)
     pool = await create_pool(settings.common.postgres, schema, application_name="bench-gateway")
     gw = Gateway(settings, schema=schema)
     await gw.start(pool, listen=False)

@@ -16,9 +16,7 @@ from etsygen_common.envelope import wrap
 from etsygen_common.kafka import KafkaPublisher
 from etsygen_common.settings import PostgresSettings, ServiceSettings
 from etsygen_common.testing.plugin import wait_until
-from etsygen_gateway.bootstrap import build_app as build_gateway
 from etsygen_gateway.service_layer.accounts import create_admin
-from etsygen_gateway.settings import CacheSection, GatewaySection, GatewaySettings, RateLimitSection
 from etsygen_generator.bootstrap import build_app as build_generator
 from etsygen_generator.settings import DraftSection, GeneratorSettings, GuardSection, ProviderSection
 from etsygen_generator.simulators.ai_server import FakeAIServer
@@ -28,7 +26,7 @@ KEYWORD = "soy candle"
 
 
 @pytest.fixture
-async def stack(make_settings: Any, fresh_pg_url: str) -> AsyncIterator[dict[str, Any]]:
+async def stack(make_settings: Any, make_gateway: Any, fresh_pg_url: str) -> AsyncIterator[dict[str, Any]]:
     ai = FakeAIServer()
     await ai.start()
     port = free_port()
@@ -36,14 +34,7 @@ async def stack(make_settings: Any, fresh_pg_url: str) -> AsyncIterator[dict[str
         postgres=PostgresSettings(url=fresh_pg_url, pool_min=1, pool_max=5),
         service=ServiceSettings(port=port, shutdown_grace_s=5.0),
     )
-    gateway = build_gateway(
-        GatewaySettings(
-            common=common,
-            gateway=GatewaySection(cookie_secure=False),
-            rate=RateLimitSection(api_limit=100_000),
-            cache=CacheSection(),
-        )
-    )
+    gateway = make_gateway(common)
     generator = build_generator(
         GeneratorSettings(
             common=common,

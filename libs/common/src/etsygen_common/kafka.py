@@ -31,10 +31,10 @@ from etsygen_common.contracts import deadletter as dlh
 from etsygen_common.db import is_unavailable
 from etsygen_common.envelope import Envelope, InvalidEnvelopeError, headers_of, require_id, wrap
 from etsygen_common.logging import bind, get_logger, log_context
+from etsygen_common.messaging_spans import SendSpans, consumer_span, note_handoff
 from etsygen_common.metrics import CONSUMER_PAUSES, DEADLETTERS, EVENTS_CONSUMED, HANDLER_SECONDS, RETRIES
 from etsygen_common.outbox import enqueue
 from etsygen_common.settings import KafkaSettings
-from etsygen_common.telemetry import extract_context, tracer
 from etsygen_common.topology import durability_of, topic_configs
 
 log = get_logger(__name__)
@@ -113,13 +113,17 @@ class KafkaPublisher:
         """Send every record, then wait for all acknowledgements; raise if any failed."""
         producer = await self._started()
         topic = self._settings.topic
-        futures = [
-            await producer.send(
-                topic(r.topic), r.payload, key=r.key, headers=[(k, v.encode()) for k, v in r.headers.items()]
-            )
-            for r in records
-        ]
-        await asyncio.gather(*futures)
+        sends = SendSpans(records, topic)
+        try:
+            futures = [
+                await producer.send(topic(r.topic), r.payload, key=r.key, headers=headers)
+                for r, headers in zip(records, sends.headers, strict=True)
+            ]
+            acks = await asyncio.gather(*futures)
+        except Exception as exc:
+            sends.failed(exc)
+            raise
+        sends.acknowledged(acks)
 
     async def close(self) -> None:
         """Flush and stop the producer."""
@@ -565,19 +569,13 @@ class EventConsumer:
         or a failure handed to a retry or the dead-letter topic); False when the partition was rewound to it.
         """
         started = time.perf_counter()
-        span = tracer("etsygen.kafka").start_span(
-            f"consume {route.topic}",
-            context=extract_context(headers),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": record.topic,
-                "messaging.consumer.group.name": self.group,
-            },
-        )
+        span = consumer_span(route.topic, record, headers, self.group)
         token = log_context.set({})
         try:
-            with trace.use_span(span, end_on_exit=False):
+            # Failures are recorded where their outcome is known (a pause is none; see messaging_spans).
+            with trace.use_span(
+                span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
                 event_id = require_id(headers)
                 event = msgspec.json.decode(record.value, type=route.body)
                 bind(job_id=getattr(event, "job_id", None), event_id=event_id)
@@ -613,8 +611,7 @@ class EventConsumer:
                 self._pause(batch, tp, record, _database_pause(exc))
                 self._finish(route, None, span, started)
                 return False
-            span.record_exception(exc)
-            handed_on = await self._fail(record, headers, route, attempt, exc)
+            handed_on = await self._fail(record, headers, route, attempt, exc, span=span)
             if not handed_on:
                 batch.consumer.seek(tp, record.offset)
                 await asyncio.sleep(1.0)  # the broker refused the hand-over: do not spin
@@ -739,10 +736,11 @@ class EventConsumer:
             self._pause(batch, item.tp, item.record, pause)
             self._finish(item.route, None, item.span, None, item.work_s)
             return False
-        item.span.record_exception(exc)
         token = log_context.set(dict(item.log_fields))
         try:
-            handed_on = await self._fail(item.record, item.headers, item.route, item.attempt, exc)
+            handed_on = await self._fail(
+                item.record, item.headers, item.route, item.attempt, exc, span=item.span
+            )
         finally:
             log_context.reset(token)
         if not handed_on:
@@ -764,7 +762,9 @@ class EventConsumer:
         started = time.perf_counter()
         token = log_context.set(dict(item.log_fields))
         try:
-            with trace.use_span(item.span, end_on_exit=False):
+            with trace.use_span(
+                item.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
                 await item.route.handler(ctx, item.event)
         finally:
             log_context.reset(token)
@@ -867,9 +867,12 @@ class EventConsumer:
         route: _Route[Any],
         attempt: int,
         exc: BaseException,
+        *,
+        span: Any = None,
     ) -> bool:
         """Hand a failed record to its next retry topic or to the dead-letter topic. True once the broker
-        acknowledged it (the record's offset may be committed); False if the hand-over failed."""
+        acknowledged it (the record's offset may be committed); False if the hand-over failed. The record's
+        ``span`` (default: the current one) gets an event saying where it went and why."""
         now_ms = int(time.time() * 1000)
         retryable = is_retryable(exc)
         first = headers.get(dlh.FIRST_FAILURE) or _iso(now_ms)
@@ -888,7 +891,7 @@ class EventConsumer:
         }
         out_headers = {**headers, **failure}
         if retryable and attempt < len(self._delays):
-            target = retry_topic(route.topic, self.group, attempt + 1)
+            target, reason = retry_topic(route.topic, self.group, attempt + 1), "retry"
             out_headers[RETRY_DUE] = str(now_ms + int(self._delays[attempt] * 1000))
             out_headers[RETRY_ATTEMPT] = str(attempt + 1)
             RETRIES.labels(self.service, route.topic, str(attempt + 1)).inc()
@@ -898,6 +901,7 @@ class EventConsumer:
             reason = "exhausted" if retryable else "fatal"
             DEADLETTERS.labels(self.service, route.topic, reason).inc()
             log.error("handler failed; record dead-lettered", extra={"error": repr(exc), "reason": reason})
+        out_headers.update(note_handoff(span, target=target, reason=reason, attempt=attempt + 1, exc=exc))
         try:
             await self._publisher.publish(
                 Envelope(topic=target, key=record.key, headers=out_headers, payload=record.value or b"")

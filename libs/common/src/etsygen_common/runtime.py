@@ -30,7 +30,7 @@ from etsygen_common.migrations import migrate_service
 from etsygen_common.outbox import OutboxRelay
 from etsygen_common.redis_client import create_redis
 from etsygen_common.settings import CommonSettings
-from etsygen_common.telemetry import configure_tracing
+from etsygen_common.telemetry import configure_tracing, flush_tracing
 
 log = get_logger(__name__)
 
@@ -193,6 +193,8 @@ class ServiceRuntime:
             await self.pool.close()
         if self.redis is not None:
             await self.redis.aclose()
+        # The exporter sends in batches: what the last seconds recorded goes out before the process ends.
+        await asyncio.to_thread(flush_tracing)
         log.info("service stopped")
 
     async def _stop_consuming(self, grace: float) -> None:

@@ -27,9 +27,9 @@ class SettingsError(ValueError):
     """A setting is missing or invalid. The message names the variable and the expected form."""
 
 
-def env(name: str, description: str) -> msgspec.Meta:
+def env(name: str, description: str, **constraints: Any) -> msgspec.Meta:
     """Name the environment variable of a field explicitly and describe it."""
-    return msgspec.Meta(description=description, extra={"env": name})
+    return msgspec.Meta(description=description, extra={"env": name}, **constraints)
 
 
 def doc(description: str, **constraints: Any) -> msgspec.Meta:
@@ -252,7 +252,23 @@ class TelemetrySettings(SettingsSection, frozen=True, kw_only=True):
     ] = "json"
     otlp_endpoint: Annotated[
         str | None,
-        env("OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP/HTTP endpoint for traces; unset disables export"),
+        env("OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP/HTTP endpoint for traces; unset disables tracing"),
+    ] = None
+    sample_ratio: Annotated[
+        float,
+        env(
+            "OTEL_TRACES_SAMPLER_ARG",
+            "Share of new traces kept (0..1); a job's later spans follow its first, so traces stay whole",
+            ge=0,
+            le=1,
+        ),
+    ] = 1.0
+    deployment_environment: Annotated[
+        str | None,
+        env(
+            "DEPLOYMENT_ENVIRONMENT",
+            "deployment.environment of every span; unset: OTEL_RESOURCE_ATTRIBUTES' value, else development",
+        ),
     ] = None
 
 

@@ -176,7 +176,8 @@ async def test_a_failing_record_is_retried_when_due_without_blocking_its_partiti
         assert retried.headers[dlh.ORIGINAL_PARTITION] == "0"
         assert retried.headers[dlh.ORIGINAL_OFFSET] == str(flaky.offset)
         assert retried.headers[dlh.EXCEPTION_TYPE].endswith("Unavailable")
-        assert retried.headers["traceparent"] == first.headers["traceparent"]
+        # The retry continues the record's trace, as a child of the failed attempt's span.
+        assert _trace_id(retried.headers) == _trace_id(first.headers)
     assert second.headers[dlh.ATTEMPTS] == "1"
     assert third.headers[dlh.ATTEMPTS] == "2"
     assert second.headers[dlh.FIRST_FAILURE] == third.headers[dlh.FIRST_FAILURE]
@@ -224,7 +225,7 @@ async def test_a_record_that_keeps_failing_is_dead_lettered_after_the_third_retr
     assert headers[dlh.EXCEPTION_MESSAGE] == "dependency down while handling doomed"
     assert headers[dlh.FIRST_FAILURE] < headers[dlh.LAST_FAILURE]
     assert headers[dlh.FIRST_FAILURE] == calls[1].headers[dlh.FIRST_FAILURE]
-    assert headers["traceparent"] == calls[0].headers["traceparent"]
+    assert _trace_id(headers) == _trace_id(calls[0].headers)
     assert headers["ce_id"] == calls[0].headers["ce_id"]
 
     effects = await harness.effects()
@@ -268,3 +269,35 @@ async def _source_value(h: Harness, metadata: Any) -> bytes:
     (record,) = [r for r in records if r.partition == metadata.partition and r.offset == metadata.offset]
     assert record.value is not None
     return record.value
+
+
+async def test_a_retry_stays_in_the_records_trace_under_the_failed_attempt(
+    harness: Harness, recorded_spans: Any
+) -> None:
+    harness.fail_times["flaky"] = 1
+    await harness.start_consuming((0.3, 0.3, 0.3))
+    await harness.send("flaky", partition=0)
+    retry = retry_topic(TOPIC, harness.group, 1)
+
+    def processed() -> list[Any]:
+        return [s for s in recorded_spans.get_finished_spans() if s.name == f"process {TOPIC}"]
+
+    await wait_until(lambda: len(processed()) == 2, timeout=30, what="the record and its retry processed")
+    failed, retried = sorted(processed(), key=lambda s: s.start_time)
+    (event,) = [e for e in failed.events if e.name == "etsygen.record.retry"]
+    assert dict(event.attributes or {})["etsygen.failure.reason"] == "retry"
+    assert dict(event.attributes or {})["messaging.destination.name"] == retry
+    (send,) = [s for s in recorded_spans.get_finished_spans() if s.name == f"send {retry}"]
+    # process (failed) → send to retry.1 → process (the retry), one trace with the record's first span.
+    assert send.parent is not None
+    assert send.parent.span_id == failed.context.span_id
+    assert retried.parent is not None
+    assert retried.parent.span_id == send.context.span_id
+    assert failed.context.trace_id == send.context.trace_id == retried.context.trace_id
+    assert f"{failed.context.trace_id:032x}" == _trace_id(harness.calls[0].headers)
+    assert str((retried.attributes or {})["messaging.destination.name"]).endswith(".retry.1")
+    assert retried.status.is_ok
+
+
+def _trace_id(headers: dict[str, str]) -> str:
+    return headers["traceparent"].split("-")[1]

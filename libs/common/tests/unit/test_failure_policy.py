@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -23,6 +24,7 @@ from etsygen_common.kafka import (
     is_retryable,
     retry_topic,
 )
+from etsygen_common.messaging_spans import consumer_span
 from etsygen_common.settings import KafkaSettings
 
 
@@ -57,13 +59,18 @@ class _Published:
         self.envelopes.append(envelope)
 
 
-async def test_default_delays_set_each_retry_due_time_and_the_fourth_failure_is_dead_lettered() -> None:
+def _publishing_consumer() -> tuple[EventConsumer, _Published, Any, SimpleNamespace]:
+    """A consumer whose hand-overs are kept, its route for listings, and a record of that topic."""
     published = _Published()
     consumer = _consumer()
     consumer._publisher = published  # type: ignore[assignment]
     consumer.subscribe(contracts.LISTINGS_SCRAPED, contracts.ListingsScraped, _noop)
-    route = consumer._routes[0]
     record = SimpleNamespace(topic="dev.x", partition=2, offset=41, timestamp=1, key=b"k", value=b"{}")
+    return consumer, published, consumer._routes[0], record
+
+
+async def test_default_delays_set_each_retry_due_time_and_the_fourth_failure_is_dead_lettered() -> None:
+    consumer, published, route, record = _publishing_consumer()
     headers = {"ce_id": "e-1"}
     for attempt in range(4):
         before = int(time.time() * 1000)
@@ -156,3 +163,20 @@ def test_contract_and_data_errors_are_fatal(exc: Exception) -> None:
 )
 def test_everything_else_is_retried(exc: Exception) -> None:
     assert is_retryable(exc)
+
+
+async def test_a_handed_on_record_is_an_event_on_its_span_and_carries_that_spans_context(
+    recorded_spans: Any,
+) -> None:
+    consumer, published, route, record = _publishing_consumer()
+    headers = {"ce_id": "e-1", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    span = consumer_span(route.topic, record, headers, consumer.group)
+    await consumer._fail(record, headers, route, 3, ConnectionError("down"), span=span)
+    span.end()
+
+    (finished,) = recorded_spans.get_finished_spans()
+    (event,) = [e for e in finished.events if e.name == "etsygen.record.dead_lettered"]
+    assert dict(event.attributes or {})["etsygen.failure.reason"] == "exhausted"
+    assert published.envelopes[-1].headers["traceparent"] == (
+        f"00-0af7651916cd43dd8448eb211c80319c-{finished.context.span_id:016x}-01"
+    )

@@ -8,6 +8,8 @@
 - Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a Tansu broker started on a free port for the session;
   unique topic prefix per test.
 - ``--testcontainers``: start PostgreSQL, Redis and Kafka containers instead (needs a Docker engine).
+- Traces: ``recorded_spans`` turns tracing on for one test (every span, asyncpg, Redis and httpx
+  instrumented) into an in-memory exporter, and off again afterwards.
 """
 
 from __future__ import annotations
@@ -230,6 +232,25 @@ def make_settings(
         return CommonSettings(**values)
 
     return make
+
+
+@pytest.fixture
+def recorded_spans() -> Iterator[Any]:
+    """Record every span of this test into an ``InMemorySpanExporter`` (the fixture's value)."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from etsygen_common.telemetry import disable_tracing, enable_tracing
+
+    exporter = InMemorySpanExporter()
+    enable_tracing(SimpleSpanProcessor(exporter))
+    try:
+        yield exporter
+    finally:
+        disable_tracing()
+        # The processor stays on the process's provider (it has no way to remove one): shut down, the
+        # exporter keeps nothing more.
+        exporter.shutdown()
 
 
 async def wait_until(

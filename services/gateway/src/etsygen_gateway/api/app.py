@@ -10,9 +10,10 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
-from etsygen_gateway.api import live, problems
+from etsygen_gateway.api import bodies, live, openapi, problems
 from etsygen_gateway.api.access import Access, AccessMiddleware, session_cookie
 from etsygen_gateway.api.edge import EdgeMiddleware
 from etsygen_gateway.api.routes import system
@@ -100,12 +101,15 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
         dependencies={"gw": Provide(lambda: gw, use_cache=True, sync_to_thread=False)},
         state=State({GATEWAY_STATE: gw}),
         before_request=access.check,
+        request_class=bodies.StrictJsonRequest,
         exception_handlers={Exception: problems.handle_exception},
         openapi_config=openapi_config(settings.cookie_secure),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
         debug=False,
     )
+    _allow_every_method(app)
+    openapi.complete_when_built(app)
     # The edge wraps Litestar's router, so it sees every request, also those no route matches.
     app.asgi_handler = cast(
         Any,
@@ -114,6 +118,30 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
         ),
     )
     return app
+
+
+def _allow_every_method(app: Litestar) -> None:
+    """Make each path's OPTIONS answer list all of its methods in ``Allow``.
+
+    Litestar 2 creates a path's OPTIONS handler along with the path's first handler, and that handler lists
+    the methods of that first route only, so a path with GET and POST answered ``Allow: GET, OPTIONS``
+    (litestar-org/litestar#4169, fixed in Litestar 3). A fresh handler from the final route knows them all.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        stale, _ = route.route_handler_map["OPTIONS"]
+        if stale.handler_name != "options_handler" or stale.resolve_include_in_schema():
+            continue  # a route's own OPTIONS handler
+        fresh = route.create_options_handler(route.path)
+        fresh.owner = stale.owner
+        fresh.on_registration(app)
+        route.route_handlers = [fresh if h is stale else h for h in route.route_handlers]
+        route.route_handler_map["OPTIONS"] = (
+            fresh,
+            fresh.create_kwargs_model(path_parameters=route.path_parameters),
+        )
+    app.asgi_router.construct_routing_trie()
 
 
 def static_files(directory: Path, path: str = "/dashboard") -> Router:

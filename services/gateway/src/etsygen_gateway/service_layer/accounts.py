@@ -99,7 +99,8 @@ async def signup(
     """Create an account: anyone in ``open`` mode (with ``role``), else only with a valid invitation.
 
     Raises:
-        InvalidRequestError: weak password, bad email, or a missing/invalid invitation.
+        InvalidRequestError: weak password or bad email.
+        ForbiddenError: a missing (in ``invite`` mode) or invalid invitation.
         ConflictError: the email has an account already.
     """
     email = _check_credentials(email, password)
@@ -111,7 +112,8 @@ async def signup(
         if token_hash is not None:
             invited_role = await repo.claim_invitation(conn, token_hash, email)
             if invited_role is None:
-                raise InvalidRequestError("the invitation is unknown, used, expired, or for another email")
+                # Refused like a missing one (403): the invitation is what permits signing up.
+                raise ForbiddenError("the invitation is unknown, used, expired, or for another email")
             role = invited_role
         user = await repo.insert_user(conn, email=email, password_hash=hashed, role=role)
         if user is None:

@@ -25,6 +25,7 @@ ENV = {
 PUBLIC = {
     ("/health/live", "get"),
     ("/health/ready", "get"),
+    ("/metrics", "get"),
     ("/v1/auth/signup", "post"),
     ("/v1/auth/login", "post"),
 }

@@ -36,6 +36,12 @@ Email = Annotated[
         extra_json_schema={"format": "email"},
     ),
 ]
+SignInEmail = Annotated[
+    str,
+    msgspec.Meta(min_length=3, max_length=320, description="The email address the account was created with"),
+]
+"""Not held to today's address rule: an account made under an older one can still sign in (a wrong address
+is a 401, as a wrong password is)."""
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 NewPassword = Annotated[
     str,
@@ -75,7 +81,7 @@ class SignupRequest(msgspec.Struct, frozen=True, kw_only=True):
 class LoginRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Email and password."""
 
-    email: Email
+    email: SignInEmail
     password: Password
 
 

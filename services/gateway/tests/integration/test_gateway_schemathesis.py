@@ -79,7 +79,7 @@ def fuzz(base_url: str, headers: dict[str, str], workdir: Path) -> tuple[int, st
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
     }
     done = subprocess.run(
-        command, env=env, cwd=workdir, capture_output=True, text=True, timeout=600, check=False
+        command, env=env, cwd=workdir, capture_output=True, text=True, timeout=600 + 5 * EXAMPLES, check=False
     )
     summary = json.loads(report.read_text()) if report.exists() else {}
     return done.returncode, done.stdout + done.stderr, summary

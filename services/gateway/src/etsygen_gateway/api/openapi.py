@@ -4,8 +4,9 @@ Litestar drops three things the server does enforce, so the document would promi
 refuses: an empty ``security`` (public operations need no credentials), the constraints of list items (each
 keyword's length and pattern), and msgspec's ``extra_json_schema`` (``format: email``). Request bodies are
 msgspec Structs, so their exact JSON Schema comes from msgspec, from the very declarations that validate
-requests; this module copies the constraints Litestar left out into its document once, when the app is
-built.
+requests; this module copies the constraints Litestar left out into its document, once, when Litestar
+builds it (Litestar's own private plugin state is used for that: the unit test of the document notices if
+a Litestar upgrade changes it).
 """
 
 from __future__ import annotations

@@ -233,6 +233,17 @@ async def test_without_redis_the_gateway_serves_uncached_and_unlimited(
     assert 0 < health.json()["score"] < 1
 
 
+async def test_options_lists_every_method_of_the_path(client: Any, alice: TestUser) -> None:
+    # Litestar 2 listed only the methods of a path's first handler (GET, OPTIONS for /v1/jobs).
+    for path, allowed in (
+        ("/v1/jobs", "GET, OPTIONS, POST"),
+        ("/v1/api-keys", "GET, OPTIONS, POST"),
+        ("/health/live", "GET, OPTIONS"),
+    ):
+        answer = await client.options(path, headers=alice.headers)
+        assert (answer.status_code, answer.headers["allow"]) == (204, allowed), path
+
+
 async def test_metrics_and_the_openapi_document_are_served(client: Any, alice: TestUser) -> None:
     await client.get("/v1/jobs", headers=alice.headers)
     metrics = await client.get("/metrics")

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import UTC, datetime
 
 import pytest
 from gateway_testkit import generated, scored
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etsygen_gateway.domain.deadletters import from_record, replay_headers
 from etsygen_gateway.domain.export import COLUMNS, header_line, row_line, safe_cell
 from etsygen_gateway.domain.health import summarize
-from etsygen_gateway.domain.pagination import Cursor, CursorError, decode_cursor, encode_cursor
+from etsygen_gateway.domain.pagination import (
+    RESOURCE_ID,
+    UUID_ID,
+    Cursor,
+    CursorError,
+    cursor_pattern,
+    decode_cursor,
+    encode_cursor,
+)
 from etsygen_gateway.domain.trends import explain
 
 
@@ -22,6 +34,37 @@ def test_a_cursor_round_trips_and_refuses_another_ordering() -> None:
         decode_cursor(token, "created")
     with pytest.raises(CursorError):
         decode_cursor("%%%not-base64", "created")
+
+
+@pytest.mark.parametrize(
+    ("sort", "value", "ids"),
+    [
+        ("-score", 1e-05, None),
+        ("score", 0.30000000000000004, None),
+        ("-created", datetime(2026, 12, 6, 22, 30, 25, 123456, tzinfo=UTC), None),
+        ("created", datetime(1970, 1, 1, tzinfo=UTC), UUID_ID),
+    ],
+)
+def test_every_cursor_the_api_writes_matches_the_declared_grammar(
+    sort: str, value: float | datetime, ids: str | None
+) -> None:
+    item = "0b1c2d3e-0000-4000-8000-000000000000" if ids else "trend:mug.1"
+    token = encode_cursor(Cursor(sort=sort, value=value, id=item))
+    pattern = cursor_pattern([sort], ids or RESOURCE_ID)
+    assert re.search(pattern, token), token
+    assert decode_cursor(token, sort, *([ids] if ids else [])) == Cursor(sort=sort, value=value, id=item)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["created", "-created", "score", "-score"]).flatmap(
+        lambda sort: st.tuples(st.just(sort), st.from_regex(cursor_pattern([sort])))
+    )
+)
+def test_every_cursor_of_the_declared_grammar_is_a_position(sort_and_token: tuple[str, str]) -> None:
+    sort, token = sort_and_token
+    cursor = decode_cursor(token, sort)  # never CursorError: the document allows it
+    assert isinstance(cursor.value, float if sort.endswith("score") else datetime)
 
 
 def test_cells_that_spreadsheets_would_evaluate_are_defused() -> None:

@@ -182,7 +182,7 @@ async def list_jobs(
         args.append(created_before)
         where.append(f"created_at < ${len(args)}")
     if after is not None:
-        args += [datetime.fromisoformat(str(after.value)), uuid.UUID(after.id)]
+        args += [after.value, uuid.UUID(after.id)]
         where.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
     args.append(limit + 1)
     rows = await conn.fetch(
@@ -194,7 +194,7 @@ async def list_jobs(
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        next_cursor = encode_cursor(Cursor(sort="created", value=last.created_at.isoformat(), id=last.id))
+        next_cursor = encode_cursor(Cursor(sort="created", value=last.created_at, id=last.id))
     return JobPage(items=items, next_cursor=next_cursor)
 
 

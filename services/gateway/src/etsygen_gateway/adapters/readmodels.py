@@ -108,8 +108,7 @@ async def list_trends(
         args.append(as_uuid(job_id))
         where.append(f"job_id = ${len(args)}")
     if after is not None:
-        value: Any = float(after.value) if column == "score" else datetime.fromisoformat(str(after.value))
-        args += [value, after.id]
+        args += [after.value, after.id]
         op = "<" if descending else ">"
         where.append(f"({column}, id) {op} (${len(args) - 1}, ${len(args)})")
     direction = "DESC" if descending else "ASC"
@@ -123,7 +122,7 @@ async def list_trends(
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        value_out: float | str = last.score if column == "score" else last.created_at.isoformat()
+        value_out: float | datetime = last.score if column == "score" else last.created_at
         next_cursor = encode_cursor(Cursor(sort=sort, value=value_out, id=last.id))
     return TrendPage(items=items, next_cursor=next_cursor)
 
@@ -235,7 +234,7 @@ async def list_products(
         args.append(as_uuid(job_id))
         where.append(f"job_id = ${len(args)}")
     if after is not None:
-        args += [datetime.fromisoformat(str(after.value)), after.id]
+        args += [after.value, after.id]
         where.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
     args.append(limit + 1)
     rows = await conn.fetch(
@@ -247,7 +246,7 @@ async def list_products(
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        next_cursor = encode_cursor(Cursor(sort="-created", value=last.created_at.isoformat(), id=last.id))
+        next_cursor = encode_cursor(Cursor(sort="-created", value=last.created_at, id=last.id))
     return ProductPage(items=items, next_cursor=next_cursor)
 
 

@@ -12,9 +12,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.response import Redirect
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
-from etsygen_gateway.api import live, problems
+from etsygen_gateway.api import bodies, live, openapi, problems
 from etsygen_gateway.api.access import Access, AccessMiddleware, csrf_cookie, session_cookie
 from etsygen_gateway.api.docs import SwaggerDocs
 from etsygen_gateway.api.edge import EdgeMiddleware
@@ -105,12 +106,15 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
         dependencies={"gw": Provide(lambda: gw, use_cache=True, sync_to_thread=False)},
         state=State({GATEWAY_STATE: gw}),
         before_request=access.check,
+        request_class=bodies.StrictJsonRequest,
         exception_handlers={Exception: problems.handle_exception},
         openapi_config=openapi_config(settings.cookie_secure),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
         debug=False,
     )
+    _allow_every_method(app)
+    openapi.complete_when_built(app)
     # The edge wraps Litestar's router, so it sees every request, also those no route matches.
     app.asgi_handler = cast(
         Any,
@@ -119,6 +123,30 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
         ),
     )
     return app
+
+
+def _allow_every_method(app: Litestar) -> None:
+    """Make each path's OPTIONS answer list all of its methods in ``Allow``.
+
+    Litestar 2 creates a path's OPTIONS handler along with the path's first handler, and that handler lists
+    the methods of that first route only, so a path with GET and POST answered ``Allow: GET, OPTIONS``
+    (litestar-org/litestar#4169, fixed in Litestar 3). A fresh handler from the final route knows them all.
+    """
+    for http_route in app.routes:
+        if not isinstance(http_route, HTTPRoute):
+            continue
+        stale, _ = http_route.route_handler_map["OPTIONS"]
+        if stale.handler_name != "options_handler" or stale.resolve_include_in_schema():
+            continue  # a route's own OPTIONS handler
+        fresh = http_route.create_options_handler(http_route.path)
+        fresh.owner = stale.owner
+        fresh.on_registration(app)
+        http_route.route_handlers = [fresh if h is stale else h for h in http_route.route_handlers]
+        http_route.route_handler_map["OPTIONS"] = (
+            fresh,
+            fresh.create_kwargs_model(path_parameters=http_route.path_parameters),
+        )
+    app.asgi_router.construct_routing_trie()
 
 
 def static_files(directory: Path, path: str = "/dashboard") -> Router:

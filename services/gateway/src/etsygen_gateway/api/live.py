@@ -25,6 +25,7 @@ from etsygen_gateway.api.access import principal_of
 from etsygen_gateway.api.routes.common import GW
 from etsygen_gateway.domain.accounts import Principal
 from etsygen_gateway.domain.jobs import TERMINAL_JOB
+from etsygen_gateway.domain.text import whole
 from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.metrics import LIVE_SUBSCRIBERS
 from etsygen_gateway.service_layer import jobs as job_service
@@ -93,19 +94,26 @@ async def _wait_for_notice(queue: asyncio.Queue[Any] | None, gw: Gateway) -> boo
     opt={"requires": "read"},
     tags=["jobs"],
     media_type="text/event-stream",
-    responses=problems.responses(401, 403, 404, 429, 500),
+    responses=problems.responses(400, 401, 403, 404, 429, 500),
 )
 async def job_events_sse(
     gw: GW,
     request: Request[Any, Any, Any],
     job_id: Annotated[UUID, PathParameter(description="job id")],
+    # A string, as EventSource sends back the id it last received; not nullable, as a header has no null.
     last_event_id: Annotated[
-        int | None, HeaderParameter(name="Last-Event-ID", le=2**62, required=False)
-    ] = None,
+        str,
+        HeaderParameter(
+            name="Last-Event-ID",
+            pattern=whole("[0-9]{1,15}"),
+            required=False,
+            description="the id of the last event received: the stream continues after it",
+        ),
+    ] = "0",
 ) -> ServerSentEvent:
     """Server-sent events of a job's progress (the fallback of the WebSocket ``/v1/jobs/{id}/live``)."""
     principal = principal_of(request)
-    stream = job_stream(gw, principal, str(job_id), max(0, last_event_id or 0))
+    stream = job_stream(gw, principal, str(job_id), int(last_event_id))
     first = await anext(stream)  # NotFoundError surfaces as a 404 problem before the stream starts
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:

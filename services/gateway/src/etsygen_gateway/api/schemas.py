@@ -5,31 +5,83 @@ may send fields a later version understands."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import msgspec
 
 from etsygen_common.contracts import GenerationOptions
-from etsygen_gateway.domain.accounts import Role, Scope
+from etsygen_gateway.domain.accounts import (
+    EMAIL_PATTERN,
+    MAX_PASSWORD_LENGTH,
+    MIN_DISTINCT_CHARACTERS,
+    MIN_PASSWORD_LENGTH,
+    VARIED_PATTERN,
+    Role,
+    Scope,
+)
+from etsygen_gateway.domain.jobs import MAX_KEYWORD_LENGTH, MAX_KEYWORDS
+from etsygen_gateway.domain.text import LABEL
 from etsygen_gateway.domain.views import UserView
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, description="An email address")]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+# The constraints below are the server's checks themselves: msgspec enforces them on every request, and the
+# OpenAPI document states them (api.openapi copies what Litestar's generator leaves out, such as the
+# constraints of list items and ``format``).
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=320,
+        pattern=EMAIL_PATTERN,
+        description="An email address (compared case-insensitively)",
+        extra_json_schema={"format": "email"},
+    ),
+]
+SignInEmail = Annotated[
+    str,
+    msgspec.Meta(min_length=3, max_length=320, description="The email address the account was created with"),
+]
+"""Not held to today's address rule: an account made under an older one can still sign in (a wrong address
+is a 401, as a wrong password is)."""
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+NewPassword = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        pattern=VARIED_PATTERN,
+        description=(
+            f"At least {MIN_PASSWORD_LENGTH} characters, {MIN_DISTINCT_CHARACTERS} of them different;"
+            " not the email address"
+        ),
+    ),
+]
+Keyword = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_KEYWORD_LENGTH,
+        pattern=LABEL,
+        description="Not blank, no control characters; runs of whitespace count as one space",
+    ),
+]
 Marketplace = Literal["etsy"]
+MAX_ID: Final = 2**53
+"""The largest numeric id the API takes: the largest integer a JSON client reads exactly, which the OpenAPI
+document states exactly too (a larger bound is printed as a rounded float)."""
 
 
 class SignupRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Create an account; ``invitation`` is required when sign-up is by invitation."""
 
     email: Email
-    password: Password
+    password: NewPassword
     invitation: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
 class LoginRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Email and password."""
 
-    email: Email
+    email: SignInEmail
     password: Password
 
 
@@ -70,7 +122,7 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
 class ApiKeyCreate(msgspec.Struct, frozen=True, kw_only=True):
     """A new API key's name, scopes and optional lifetime."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=LABEL)]
     scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=4)]
     expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None
 
@@ -94,8 +146,8 @@ class InvitationCreated(msgspec.Struct, frozen=True, kw_only=True):
 class JobCreate(msgspec.Struct, frozen=True, kw_only=True):
     """A research job: keywords to scrape, score and (optionally) generate concepts for."""
 
-    keywords: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)]
-    """Blank, over-long (120+) or duplicate keywords are reported (422) or merged, not silently kept."""
+    keywords: Annotated[list[Keyword], msgspec.Meta(min_length=1, max_length=MAX_KEYWORDS)]
+    """Keywords differing only in case or spacing are merged (the first spelling is kept)."""
     marketplace: Marketplace = "etsy"
     listing_budget: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
     generation: GenerationOptions = msgspec.field(default_factory=GenerationOptions)
@@ -104,4 +156,4 @@ class JobCreate(msgspec.Struct, frozen=True, kw_only=True):
 class PublishRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Which of the seller's Etsy shops gets the draft listing."""
 
-    shop_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    shop_id: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]

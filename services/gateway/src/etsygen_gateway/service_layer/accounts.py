@@ -144,7 +144,8 @@ async def signup(
     failed attempt (an address that has an account, a missing or wrong invitation).
 
     Raises:
-        InvalidRequestError: weak password, bad email, or a missing/invalid invitation.
+        InvalidRequestError: weak password or bad email.
+        ForbiddenError: a missing (in ``invite`` mode) or invalid invitation.
         ConflictError: the email has an account already.
         RateLimitedError: too many failed attempts for this address or client IP.
     """
@@ -158,7 +159,8 @@ async def signup(
         if token_hash is not None:
             invited_role = await repo.claim_invitation(conn, token_hash, email)
             if invited_role is None:
-                raise InvalidRequestError("the invitation is unknown, used, expired, or for another email")
+                # Refused like a missing one (403): the invitation is what permits signing up.
+                raise ForbiddenError("the invitation is unknown, used, expired, or for another email")
             role = invited_role
         user = await repo.insert_user(conn, email=email, password_hash=hashed, role=role)
         if user is None:

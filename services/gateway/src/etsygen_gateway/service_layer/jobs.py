@@ -13,7 +13,7 @@ from etsygen_gateway.adapters import jobs as repo
 from etsygen_gateway.adapters.live import LiveNotice, notify
 from etsygen_gateway.domain.accounts import Principal
 from etsygen_gateway.domain.jobs import concepts_bound, normalize_keywords
-from etsygen_gateway.domain.pagination import CursorError, decode_cursor
+from etsygen_gateway.domain.pagination import UUID_ID, CursorError, decode_cursor
 from etsygen_gateway.domain.ratelimit import Tier, describe_wait, headers_for
 from etsygen_gateway.domain.views import JobEventView, JobView
 from etsygen_gateway.errors import ConflictError, InvalidRequestError, NotFoundError, RateLimitedError
@@ -177,7 +177,7 @@ async def jobs_json(
     """
     owner = principal.user_id
     try:
-        after = decode_cursor(cursor, "created") if cursor else None
+        after = decode_cursor(cursor, "created", UUID_ID) if cursor else None
     except CursorError as exc:
         raise InvalidRequestError(str(exc)) from None
 

@@ -11,13 +11,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import principal_of
 from etsygen_gateway.api.routes.common import GW
-from etsygen_gateway.api.schemas import InvitationCreate, InvitationCreated
+from etsygen_gateway.api.schemas import MAX_ID, InvitationCreate, InvitationCreated
+from etsygen_gateway.domain.text import PLAIN_TEXT, whole
 from etsygen_gateway.domain.views import BreakerList, DeadLetterDetail, DeadLetterPage, DeadLetterSummary
 from etsygen_gateway.service_layer import accounts, operations
 from etsygen_gateway.service_layer.operations import ReplayResult
 
-LetterId = Annotated[int, PathParameter(ge=1, le=2**62, description="dead letter id")]
-Text = Annotated[str | None, QueryParameter(min_length=1, max_length=300)]
+LetterId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="dead letter id")]
+Text = Annotated[str | None, QueryParameter(min_length=1, max_length=300, pattern=PLAIN_TEXT)]
 
 
 class AdminController(Controller):
@@ -35,7 +36,7 @@ class AdminController(Controller):
         topic: Text = None,
         consumer_group: Text = None,
         exception_type: Text = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=30, pattern=r"^[0-9]+$")] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=30, pattern=whole("[0-9]+"))] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> DeadLetterPage:
         """Dead letters newest first, filtered by status, original topic, consumer group or exception type."""

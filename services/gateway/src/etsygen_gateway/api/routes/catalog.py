@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -14,17 +14,35 @@ from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import principal_of
 from etsygen_gateway.api.routes.common import GW, CachedJson, cached_json, documented, gateway_of
 from etsygen_gateway.api.schemas import PublishRequest
+from etsygen_gateway.domain.jobs import MAX_KEYWORD_LENGTH
+from etsygen_gateway.domain.pagination import RESOURCE_ID, cursor_pattern
+from etsygen_gateway.domain.text import LABEL, whole
 from etsygen_gateway.domain.views import ProductDetail, ProductPage, TrendDetail, TrendPage
 from etsygen_gateway.service_layer import catalog
 from etsygen_gateway.service_layer.catalog import PublishAccepted, RegenerationAccepted
 
 Risk = Literal["low", "medium", "high"]
 ProductStatus = Literal["draft", "publish_requested", "published"]
-ResourceId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-Cursor = Annotated[str | None, QueryParameter(max_length=500, description="next_cursor of a page")]
+ResourceId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=whole(RESOURCE_ID))]
+TrendSort = Literal["-created", "created", "-score", "score"]
+TrendCursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=200,
+        pattern=cursor_pattern(get_args(TrendSort)),
+        description="next_cursor of a page listed in the same sort order",
+    ),
+]
+ProductCursor = Annotated[
+    str | None,
+    QueryParameter(max_length=200, pattern=cursor_pattern(["-created"]), description="next_cursor of a page"),
+]
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 KeywordFilter = Annotated[
-    str | None, QueryParameter(min_length=1, max_length=120, description="case-insensitive substring")
+    str | None,
+    QueryParameter(
+        min_length=1, max_length=MAX_KEYWORD_LENGTH, pattern=LABEL, description="case-insensitive substring"
+    ),
 ]
 JobFilter = Annotated[UUID | None, QueryParameter(description="only this job's")]
 
@@ -41,7 +59,7 @@ class TrendController(Controller):
         self,
         request: Request[Any, Any, Any],
         sort: Annotated[
-            Literal["-created", "created", "-score", "score"],
+            TrendSort,
             QueryParameter(description="order: score or created, '-' for descending"),
         ] = "-created",
         risk: FromQuery[Risk | None] = None,
@@ -50,7 +68,7 @@ class TrendController(Controller):
         ] = None,
         keyword: KeywordFilter = None,
         job_id: JobFilter = None,
-        cursor: Cursor = None,
+        cursor: TrendCursor = None,
         limit: Limit = 20,
     ) -> CachedJson:
         """The caller's trends, filtered and sorted."""
@@ -101,7 +119,7 @@ class ProductController(Controller):
         status: FromQuery[ProductStatus | None] = None,
         keyword: KeywordFilter = None,
         job_id: JobFilter = None,
-        cursor: Cursor = None,
+        cursor: ProductCursor = None,
         limit: Limit = 20,
     ) -> CachedJson:
         """The caller's products, newest first."""

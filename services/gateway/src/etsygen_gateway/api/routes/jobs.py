@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.spec.enums import OpenAPIFormat
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import RequestBudgets, principal_of
 from etsygen_gateway.api.routes.common import GW, CachedJson, cached_json, documented, gateway_of
-from etsygen_gateway.api.schemas import JobCreate
+from etsygen_gateway.api.schemas import MAX_ID, JobCreate
+from etsygen_gateway.domain.pagination import UUID_ID, cursor_pattern
+from etsygen_gateway.domain.text import whole
 from etsygen_gateway.domain.views import JobDetail, JobPage, JobTimeline, JobView
+from etsygen_gateway.errors import InvalidRequestError
 from etsygen_gateway.service_layer import jobs
 
 JobStatusFilter = Literal["queued", "running", "succeeded", "partially_failed", "failed", "cancelled"]
@@ -29,10 +33,38 @@ IdempotencyKey = Annotated[
     ),
 ]
 JobId = Annotated[UUID, PathParameter(description="job id")]
+JobCursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=200, pattern=cursor_pattern(["created"], UUID_ID), description="next_cursor of a page"
+    ),
+]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+RFC3339: Final = whole(
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+"""An RFC 3339 date-time as Python reads it: upper-case ``T`` and ``Z``, no leap second, year 1 or later."""
+
+
+def instant_parameter(description: str) -> Any:
+    """A query parameter holding an RFC 3339 date-time (a string, so that no number passes for one)."""
+    return QueryParameter(pattern=RFC3339, format=OpenAPIFormat.DATE_TIME, description=description)
+
+
+def _instant(value: str | None) -> datetime | None:
+    """The instant ``value`` names, in UTC (out of range in UTC: the earliest or latest one there is)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:  # the pattern admits the 31st of every month
+        raise InvalidRequestError(f"{value!r} is not a date-time that exists") from None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if parsed.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 class JobController(Controller):
@@ -77,15 +109,9 @@ class JobController(Controller):
         self,
         request: Request[Any, Any, Any],
         status: FromQuery[JobStatusFilter | None] = None,
-        created_after: Annotated[
-            datetime | None, QueryParameter(description="created at or after (RFC 3339)")
-        ] = None,
-        created_before: Annotated[
-            datetime | None, QueryParameter(description="created before (RFC 3339)")
-        ] = None,
-        cursor: Annotated[
-            str | None, QueryParameter(max_length=500, description="next_cursor of a page")
-        ] = None,
+        created_after: Annotated[str | None, instant_parameter(description="created at or after")] = None,
+        created_before: Annotated[str | None, instant_parameter(description="created before")] = None,
+        cursor: JobCursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> CachedJson:
         """The caller's jobs, newest first."""
@@ -93,8 +119,8 @@ class JobController(Controller):
             gateway_of(request),
             principal_of(request),
             status=status,
-            created_after=_utc(created_after),
-            created_before=_utc(created_before),
+            created_after=_instant(created_after),
+            created_before=_instant(created_before),
             cursor=cursor,
             limit=limit,
         )
@@ -119,7 +145,7 @@ class JobController(Controller):
         gw: GW,
         request: Request[Any, Any, Any],
         job_id: JobId,
-        after: Annotated[int, QueryParameter(le=2**62, description="only entries after this id")] = 0,
+        after: Annotated[int, QueryParameter(le=MAX_ID, description="only entries after this id")] = 0,
     ) -> JobTimeline:
         """The job's timeline (what happened, in order)."""
         return JobTimeline(items=await jobs.timeline(gw, principal_of(request), str(job_id), max(0, after)))

@@ -70,7 +70,21 @@ async def health_summary(gw: GW) -> SystemHealth:
     return await system_health(gw)
 
 
-@get("/metrics", opt={"rate": "none", "public": True}, tags=["health"], security=[], include_in_schema=False)
+@get(
+    "/metrics",
+    opt={"rate": "none", "public": True},
+    tags=["health"],
+    security=[],
+    media_type=CONTENT_TYPE_LATEST,
+    responses={
+        200: ResponseSpec(
+            data_container=str,
+            media_type=CONTENT_TYPE_LATEST.split(";", 1)[0],
+            description="Prometheus text exposition format",
+            generate_examples=False,
+        )
+    },
+)
 async def metrics() -> Response[bytes]:
     """Prometheus exposition of this process's metrics."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -20,6 +20,7 @@ PUBLIC_OR_ACCOUNT_ROUTES = {
     "/v1/health",
     "/v1/health/live-stream",
     "/v1/auth/signup",
+    "/v1/auth/setup",
     "/v1/auth/login",
     "/v1/auth/logout",
     "/v1/auth/me",

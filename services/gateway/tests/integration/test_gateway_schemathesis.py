@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 LAUNCHER = Path(__file__).resolve().parents[1] / "gateway_launcher.py"
 EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "8"))  # per operation and phase; raise it to go deeper
-OPERATIONS = 30
+OPERATIONS = 32
 """Operations in the document (a lower count means routes went missing from it)."""
 HOOKS = "schemathesis_hooks"
 """Drops generated requests that break a rule OpenAPI cannot state (see that module): narrower than

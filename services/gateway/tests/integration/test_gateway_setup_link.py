@@ -59,8 +59,8 @@ async def test_a_newer_link_retires_the_older_one_and_a_weak_password_keeps_the_
     weak = await client.post(
         "/v1/auth/setup", json={"token": second.token, "email": "a@example.com", "password": "short"}
     )
-    assert weak.status_code == 422
-    assert "at least" in weak.json()["detail"]
+    assert weak.status_code == 400  # refused by the request schema, before the link is touched
+    assert "password" in weak.text
     created = await client.post(
         "/v1/auth/setup", json={"token": second.token, "email": "a@example.com", "password": PASSWORD}
     )

@@ -27,6 +27,8 @@ PUBLIC = {
     ("/health/ready", "get"),
     ("/metrics", "get"),
     ("/v1/auth/signup", "post"),
+    ("/v1/auth/setup", "get"),
+    ("/v1/auth/setup", "post"),
     ("/v1/auth/login", "post"),
 }
 

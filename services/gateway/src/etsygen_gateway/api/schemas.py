@@ -99,7 +99,7 @@ class SetupRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     email: Email
-    password: Password
+    password: NewPassword
 
 
 class SetupLinkStatus(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 from faststream.kafka import KafkaBroker
 
+from etsygen_common.catalogue import initialise
 from etsygen_common.db import create_pool
 from etsygen_common.health import Check, HealthApp
 from etsygen_common.kafka import EventConsumer, KafkaPublisher, create_broker, ensure_topics
@@ -115,6 +116,7 @@ class ServiceRuntime:
         """Start every part; raise if a dependency is unreachable."""
         telemetry = self.settings.telemetry
         configure_tracing(self.name, telemetry)
+        initialise(self.name)
         await self.migrate()
         self.pool = await create_pool(
             self.settings.postgres, self.schema, application_name=f"etsygen-{self.name}"

@@ -23,7 +23,6 @@ from etsygen_gateway.service_layer.accounts import Authenticator
 from etsygen_gateway.settings import GatewaySettings
 
 SCHEMA: Final = "gateway"
-SERVICE: Final = "gateway"
 
 Check = Callable[[], Awaitable[object]]
 

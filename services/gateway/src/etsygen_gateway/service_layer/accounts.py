@@ -39,7 +39,7 @@ from etsygen_gateway.errors import (
     NotFoundError,
     UnauthenticatedError,
 )
-from etsygen_gateway.metrics import AUTH_FAILURES
+from etsygen_gateway.metrics import AUTH_FAILURES, SERVICE
 
 TOUCH_EVERY_S: Final = 60.0
 _CACHE_MAX: Final = 50_000
@@ -140,7 +140,7 @@ async def login(
     user = await repo.user_by_email(pool, email)
     ok = await passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
-        AUTH_FAILURES.labels("password").inc()
+        AUTH_FAILURES.labels(SERVICE, "password").inc()
         raise UnauthenticatedError("email or password is wrong")
     token, csrf = new_token(), new_token()
     expires_at = datetime.now(UTC) + timedelta(seconds=ttl_s)
@@ -320,7 +320,7 @@ class Authenticator:
             return principal
         record = await repo.session_credential(self._pool(), secret_hash)
         if record is None:
-            AUTH_FAILURES.labels("session").inc()
+            AUTH_FAILURES.labels(SERVICE, "session").inc()
             return None
         principal = Principal(
             user_id=record.user_id,
@@ -352,7 +352,7 @@ class Authenticator:
             lookup = api_key_lookup(secret)
             record = await repo.api_key_credential(self._pool(), lookup) if lookup else None
             if record is None or not same_digest(secret, record.secret_hash):
-                AUTH_FAILURES.labels("api_key").inc()
+                AUTH_FAILURES.labels(SERVICE, "api_key").inc()
                 return None
             principal = Principal(
                 user_id=record.user_id,

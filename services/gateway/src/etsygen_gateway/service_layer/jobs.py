@@ -16,7 +16,8 @@ from etsygen_gateway.domain.jobs import normalize_keywords
 from etsygen_gateway.domain.pagination import CursorError, decode_cursor
 from etsygen_gateway.domain.views import JobEventView, JobView
 from etsygen_gateway.errors import ConflictError, InvalidRequestError, NotFoundError
-from etsygen_gateway.gateway import SERVICE, Gateway
+from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.metrics import SERVICE, job_finished
 
 
 async def submit_job(
@@ -157,6 +158,7 @@ async def cancel_job(gw: Gateway, principal: Principal, job_id: str) -> JobView:
             conn, LiveNotice(owner_id=owner, job_id=job.id, kind="job.cancelled", namespaces=["jobs"])
         )
     await gw.cache.invalidate("jobs", owner)
+    job_finished("cancelled", (job.finished_at - job.created_at).total_seconds() if job.finished_at else 0.0)
     return job
 
 

@@ -59,3 +59,16 @@ def test_every_label_value_listed_is_a_plain_word_and_no_label_is_an_id() -> Non
             if isinstance(values, tuple):
                 assert values, (spec.name, label)
                 assert all(v and "|" not in v for v in values), (spec.name, label)
+
+
+@pytest.mark.parametrize("service", catalogue.SERVICES)
+def test_a_starting_service_exports_every_series_of_enumerated_labels_at_once(service: str) -> None:
+    specs = [s for s in metricsdoc.load() if service in s.owners and s.enumerated()]
+    catalogue.initialise(service)
+    collected = [s for s in specs if not s.name.startswith("etsygen_db_pool")]  # read from pools at scrape
+    assert collected
+    for spec in collected:
+        sample = spec.sample_names[-1]  # a counter's _total, a histogram's _count, a gauge itself
+        for combination in spec.combinations():
+            labels = dict(zip(spec.label_names, (service, *combination), strict=True))
+            assert REGISTRY.get_sample_value(sample, labels) is not None, (sample, labels)

@@ -134,8 +134,14 @@ def histogram(
 
 
 def _remember(spec: MetricSpec, metric: M) -> M:
-    _CREATED[spec.name] = metric
+    track(spec, metric)
     return metric
+
+
+def track(spec: MetricSpec, metric: object) -> None:
+    """Let :func:`initialise` create ``metric``'s series (for collectors made outside this module: anything
+    with prometheus_client's ``labels(*values)``)."""
+    _CREATED[spec.name] = metric
 
 
 def initialise(service: str) -> None:

@@ -25,7 +25,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from etsygen_common.catalogue import MetricSpec, counter, declare, gauge, histogram
+from etsygen_common.catalogue import MetricSpec, counter, declare, gauge, histogram, track
 
 SERVICE: Final = "gateway"
 OWNERS: Final = (SERVICE,)
@@ -72,6 +72,8 @@ class _Family(Collector):
         self.labelnames = spec.label_names
         self._children: dict[tuple[str, ...], Any] = {}
         registry.register(self)
+        if registry is REGISTRY:
+            track(spec, self)  # its series start at zero like the other declared metrics'
 
     @abstractmethod
     def _new(self) -> Any:

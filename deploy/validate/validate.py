@@ -5,7 +5,8 @@ Two commands:
 ``k8s LABEL=FILE ...``
     Each FILE is the output of ``kubectl kustomize`` for one overlay (optionally with components). Every
     resource is validated against the Kubernetes OpenAPI schemas shipped inside the ``kubernetes-validate``
-    package (strict: unknown fields fail; an unknown kind/apiVersion fails), then against the house rules:
+    package (strict: unknown fields fail; an unknown kind/apiVersion fails; the one custom resource shipped,
+    a Prometheus Operator PrometheusRule, against its own strict schema), then against the house rules:
     non-root, read-only root filesystem with an emptyDir /tmp, no privilege escalation, all capabilities
     dropped, RuntimeDefault seccomp, startup/liveness/readiness probes on the health endpoints, requests and
     limits, autoscaling within the partition count, disruption budgets, references that resolve, Secrets
@@ -14,7 +15,8 @@ Two commands:
 
 ``configs ROOT``
     docker-compose.yml, deploy/prometheus, deploy/grafana and deploy/otel agree with each other and with the
-    service ports (gateway 8000, scraper 8101, analyzer 8102, generator 8103).
+    service ports (gateway 8000, scraper 8101, analyzer 8102, generator 8103); the alert rules have their
+    runbook entries and the PrometheusRule of components/prometheus-rules says what alerts.yml says.
 
 Needs PyYAML and kubernetes-validate (which brings jsonschema); no network, no cluster.
 """
@@ -89,6 +91,108 @@ def dig(obj: Any, *path: str | int, default: Any = None) -> Any:
 # --- Kubernetes ---------------------------------------------------------------------------------------------
 
 
+# Custom resources are not in the Kubernetes OpenAPI schemas, so kubernetes-validate rejects them as unknown
+# kinds. The ones Etsy-Gen ships are accepted explicitly, each against its own strict schema (a subset of its
+# CRD: the fields used here, unknown ones fail) and house rules; any other unknown kind still fails.
+_DURATION = "^([0-9]+(ms|s|m|h|d|w|y))+$"
+_STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+PROMETHEUS_RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PrometheusRule"},
+        "metadata": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "namespace": {"type": "string"},
+                "labels": _STRINGS,
+                "annotations": _STRINGS,
+            },
+        },
+        "spec": {
+            "type": "object",
+            "required": ["groups"],
+            "additionalProperties": False,
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "rules"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "interval": {"type": "string", "pattern": _DURATION},
+                            "rules": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["expr"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "alert": {"type": "string", "minLength": 1},
+                                        "record": {"type": "string", "minLength": 1},
+                                        "expr": {"type": "string", "minLength": 1},
+                                        "for": {"type": "string", "pattern": _DURATION},
+                                        "keep_firing_for": {"type": "string", "pattern": _DURATION},
+                                        "labels": _STRINGS,
+                                        "annotations": _STRINGS,
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+CUSTOM_KINDS: dict[tuple[str, str], dict[str, Any]] = {
+    ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE_SCHEMA,
+}
+SEVERITIES = {"warning", "critical"}
+RUNBOOK = "docs/operations.md#"
+
+
+def alert_rule_problems(groups: list[dict[str, Any]]) -> list[str]:
+    """House rules of alerting rules: a ``for:``, a severity, a summary, a description and a runbook."""
+    problems = []
+    for group in groups:
+        for rule in group.get("rules") or []:
+            name = rule.get("alert")
+            if name is None:
+                continue
+            if not rule.get("for"):
+                problems.append(f"alert {name}: needs `for:`")
+            if dig(rule, "labels", "severity") not in SEVERITIES:
+                problems.append(f"alert {name}: labels.severity must be one of {sorted(SEVERITIES)}")
+            for key in ("summary", "description"):
+                if not dig(rule, "annotations", key):
+                    problems.append(f"alert {name}: annotations.{key} is required")
+            if dig(rule, "annotations", "runbook_url") != f"{RUNBOOK}{name.lower()}":
+                problems.append(f"alert {name}: annotations.runbook_url must be {RUNBOOK}{name.lower()}")
+    return problems
+
+
+def custom_check(doc: dict[str, Any], schema: dict[str, Any], report: Report) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in sorted(validator.iter_errors(doc), key=lambda e: list(e.path)):
+        path = ".".join(str(p) for p in error.path) or "<root>"
+        report.error(kn(doc), f"schema ({doc.get('kind')}, strict): {path}: {error.message}")
+    if doc.get("kind") == "PrometheusRule":
+        for problem in alert_rule_problems(dig(doc, "spec", "groups", default=[])):
+            report.error(kn(doc), problem)
+
+
 def schema_check(docs: list[dict[str, Any]], version: str, report: Report) -> None:
     import kubernetes_validate
     from kubernetes_validate import utils as kv
@@ -98,6 +202,10 @@ def schema_check(docs: list[dict[str, Any]], version: str, report: Report) -> No
         if crd is not None:
             for problem in crds.schema_problems(doc, crd):
                 report.error(kn(doc), problem)
+            continue
+        custom = CUSTOM_KINDS.get((doc.get("apiVersion", ""), doc.get("kind", "")))
+        if custom is not None:
+            custom_check(doc, custom, report)
             continue
         try:
             kubernetes_validate.validate(doc, version, strict=True)
@@ -621,6 +729,26 @@ def check_configs(root: Path) -> list[str]:
         host = target.split(":", 1)[0]
         if host != "localhost" and host not in services:
             errors.append(f"prometheus.yml: target {target} is not a compose service")
+
+    # Alert rules: compose's Prometheus loads alerts.yml; the Kubernetes PrometheusRule says the same.
+    if "alerts.yml" not in (prom.get("rule_files") or []):
+        errors.append("prometheus.yml: rule_files must load alerts.yml")
+    alerts = yaml.safe_load((root / "deploy/prometheus/alerts.yml").read_text())
+    errors.extend(f"alerts.yml: {p}" for p in alert_rule_problems(alerts.get("groups") or []))
+    rule_path = root / "deploy/k8s/components/prometheus-rules/prometheus-rule.yaml"
+    if dig(yaml.safe_load(rule_path.read_text()), "spec", "groups") != alerts.get("groups"):
+        errors.append(
+            "components/prometheus-rules/prometheus-rule.yaml differs from deploy/prometheus/alerts.yml: "
+            "run `uv run etsygen metrics rules`"
+        )
+    runbook = (root / "docs/operations.md").read_text()
+    for group in alerts.get("groups") or []:
+        for rule in group.get("rules") or []:
+            if "alert" in rule and f"\n### {rule['alert']}\n" not in runbook:
+                errors.append(f"docs/operations.md: no runbook entry `### {rule['alert']}`")
+    mounts = [str(v) for v in dig(services, "prometheus", "volumes", default=[])]
+    if not any(m.startswith("./deploy/prometheus/alerts.yml:") for m in mounts):
+        errors.append("docker-compose.yml: prometheus must mount ./deploy/prometheus/alerts.yml")
 
     # Grafana: data sources with fixed uids; the dashboard only uses known ones.
     ds = yaml.safe_load((root / "deploy/grafana/provisioning/datasources/datasources.yaml").read_text())

@@ -7,14 +7,17 @@ repositories names tables without a schema, and JSON/JSONB columns decode with m
 from __future__ import annotations
 
 import errno
+import functools
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from etsygen_common.dbmetrics import watch_pool
+from etsygen_common.metrics import DB_QUERY_SECONDS
 from etsygen_common.settings import PostgresSettings
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -54,7 +57,10 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _init_connection(conn: asyncpg.Connection, *, observe: Callable[[float], None]) -> None:
+    # asyncpg times every statement itself when a query logger is attached; the logger only files the
+    # duration (no query text: it would be an unbounded label).
+    conn.add_query_logger(lambda record: observe(record.elapsed))
     for typ in ("json", "jsonb"):
         await conn.set_type_codec(
             typ,
@@ -79,6 +85,10 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 async def create_pool(settings: PostgresSettings, schema: str, *, application_name: str = "etsygen") -> Any:
     """Create an asyncpg pool whose connections use ``schema`` first on their search path.
 
+    The pool's statements are timed into ``etsygen_db_query_seconds`` and its size, connections in use and
+    waiting acquirers are read at each scrape (:mod:`etsygen_common.dbmetrics`), labelled with ``schema``,
+    which is the owning service's name.
+
     Args:
         settings: connection settings (``DATABASE_URL`` and pool bounds).
         schema: the service's own schema; created if missing.
@@ -95,11 +105,11 @@ async def create_pool(settings: PostgresSettings, schema: str, *, application_na
         pass
     finally:
         await conn.close()
-    return await asyncpg.create_pool(
+    pool = await asyncpg.create_pool(
         settings.url,
         min_size=settings.pool_min,
         max_size=settings.pool_max,
-        init=_init_connection,
+        init=functools.partial(_init_connection, observe=DB_QUERY_SECONDS.labels(schema).observe),
         reset=_keep_session,
         server_settings={
             "search_path": f"{schema},public",
@@ -107,6 +117,8 @@ async def create_pool(settings: PostgresSettings, schema: str, *, application_na
             "statement_timeout": str(settings.statement_timeout_ms),
         },
     )
+    watch_pool(schema, pool)
+    return pool
 
 
 @asynccontextmanager

@@ -32,7 +32,14 @@ from etsygen_common.db import is_unavailable
 from etsygen_common.envelope import Envelope, InvalidEnvelopeError, headers_of, require_id, wrap
 from etsygen_common.logging import bind, get_logger, log_context
 from etsygen_common.messaging_spans import SendSpans, consumer_span, note_handoff
-from etsygen_common.metrics import CONSUMER_PAUSES, DEADLETTERS, EVENTS_CONSUMED, HANDLER_SECONDS, RETRIES
+from etsygen_common.metrics import (
+    CONSUMER_LAG,
+    CONSUMER_PAUSES,
+    DEADLETTERS,
+    EVENTS_CONSUMED,
+    HANDLER_SECONDS,
+    RETRIES,
+)
 from etsygen_common.outbox import enqueue
 from etsygen_common.settings import KafkaSettings
 from etsygen_common.topology import durability_of, topic_configs
@@ -463,6 +470,7 @@ class EventConsumer:
                 # record not known to be finished again, or a later commit would skip it.
                 self._rewind_unfinished(batch, by_partition, exc)
             await self._commit(consumer, batch.commits)
+            self._record_lag(consumer, by_partition, batch.commits)
         finally:
             self._inflight -= 1
             if self._inflight == 0:
@@ -790,6 +798,23 @@ class EventConsumer:
         seconds = time.perf_counter() - started if started is not None else work_s
         HANDLER_SECONDS.labels(self.service, route.topic).observe(seconds)
         span.end()
+
+    def _record_lag(
+        self, consumer: Any, by_partition: dict[TopicPartition, list[Any]], commits: dict[TopicPartition, int]
+    ) -> None:
+        """Lag of each partition of the batch: the high watermark its fetch saw minus where the group is now
+        (the committed offset, or the batch's first record when nothing of the partition was committed)."""
+        assigned = consumer.assignment()  # after a rebalance aiokafka refuses to answer for other partitions
+        for tp, records in by_partition.items():
+            highwater = consumer.highwater(tp) if tp in assigned else None
+            if highwater is None:
+                continue
+            route, attempt = self._by_topic[tp.topic]
+            topic = retry_topic(route.topic, self.group, attempt) if attempt else route.topic
+            position = commits.get(tp, records[0].offset)
+            CONSUMER_LAG.labels(self.service, self.group, topic, str(tp.partition)).set(
+                max(0, highwater - position)
+            )
 
     async def _commit(self, consumer: Any, offsets: dict[TopicPartition, int]) -> None:
         """Commit after the handlers' transactions committed. A failed commit (a rebalance) is not a handler

@@ -29,6 +29,7 @@ from etsygen_common.envelope import Envelope
 from etsygen_common.logging import get_logger
 from etsygen_common.metrics import (
     OUTBOX_BATCH_SECONDS,
+    OUTBOX_OLDEST_PENDING,
     OUTBOX_PENDING,
     OUTBOX_PUBLISH_ERRORS,
     OUTBOX_PUBLISHED,
@@ -36,6 +37,9 @@ from etsygen_common.metrics import (
 from etsygen_common.settings import OutboxSettings
 
 log = get_logger(__name__)
+
+BACKLOG_MEASURE_S = 5.0
+"""How often the active relay counts its backlog and the age of its oldest row (one indexed query)."""
 
 
 async def enqueue(conn: asyncpg.Connection, envelopes: Iterable[Envelope]) -> int:
@@ -166,9 +170,26 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         self._wake.clear()
 
+    async def measure_backlog(self) -> None:
+        """Count pending rows and the age of the oldest one into the backlog gauges."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f"""SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age
+                    FROM {self._schema}.outbox WHERE sent_at IS NULL"""
+            )
+        OUTBOX_PENDING.labels(self._service).set(row["n"])
+        OUTBOX_OLDEST_PENDING.labels(self._service).set(float(row["age"]))
+
     async def _loop(self) -> None:
         failures = 0
+        measured = 0.0
         while not self._stopping.is_set():
+            # Measured here, not per batch: while Kafka is down no batch completes, and that is when the age
+            # of the oldest row matters most. A database error leaves the last figures.
+            if time.monotonic() - measured >= BACKLOG_MEASURE_S:
+                measured = time.monotonic()
+                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await self.measure_backlog()
             try:
                 sent = await self.relay_once()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -22,6 +22,7 @@ import uvicorn
 from faststream.kafka import KafkaBroker
 
 from etsygen_common.broker_watch import BrokerLoss, BrokerWatch
+from etsygen_common.catalogue import initialise
 from etsygen_common.db import create_pool
 from etsygen_common.health import Check, HealthApp
 from etsygen_common.kafka import EventConsumer, KafkaPublisher, create_broker, ensure_topics
@@ -121,6 +122,7 @@ class ServiceRuntime:
         """Start every part; raise if a dependency is unreachable."""
         telemetry = self.settings.telemetry
         configure_tracing(self.name, telemetry)
+        initialise(self.name)
         await self.migrate()
         self.pool = await create_pool(
             self.settings.postgres, self.schema, application_name=f"etsygen-{self.name}"

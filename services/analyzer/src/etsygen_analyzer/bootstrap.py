@@ -7,11 +7,11 @@ from pathlib import Path
 from etsygen_analyzer.adapters import repository
 from etsygen_analyzer.domain.config import default_config, load_scoring_config
 from etsygen_analyzer.handlers import ListingsScrapedHandler
+from etsygen_analyzer.metrics import SERVICE
 from etsygen_analyzer.settings import AnalyzerSettings
 from etsygen_common import contracts
 from etsygen_common.runtime import ServiceRuntime
 
-SERVICE = "analyzer"
 DEFAULT_PORT = 8102
 MIGRATIONS = Path(__file__).parent / "migrations"
 

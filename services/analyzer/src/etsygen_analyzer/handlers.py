@@ -9,7 +9,7 @@ from datetime import datetime
 from etsygen_analyzer.adapters import repository
 from etsygen_analyzer.domain.config import ScoringConfig
 from etsygen_analyzer.domain.scoring import score_niche
-from etsygen_analyzer.metrics import ANALYSIS_SECONDS, SCORES
+from etsygen_analyzer.metrics import ANALYSIS_SECONDS, REVENUE, SCORES, SERVICE
 from etsygen_common.contracts import GenerationOptions, ListingsScraped, TrendScored
 from etsygen_common.envelope import deterministic_id
 from etsygen_common.kafka import HandlerContext
@@ -83,13 +83,19 @@ class ListingsScrapedHandler:
             trend=trend,
         )
         ctx.emit(trend, event_id=trend_id)
-        ctx.on_commit(functools.partial(_observe, result.score, time.perf_counter() - started))
+        ctx.on_commit(functools.partial(_observe, trend, time.perf_counter() - started))
 
 
-def _observe(score: float, seconds: float) -> None:
+def _observe(trend: TrendScored, seconds: float) -> None:
     """Metrics of one analysis, counted once its transaction committed."""
-    SCORES.observe(score)
-    ANALYSIS_SECONDS.observe(seconds)
+    SCORES.labels(SERVICE).observe(trend.score)
+    ANALYSIS_SECONDS.labels(SERVICE).observe(seconds)
+    for estimate in trend.estimates:
+        if estimate.name == "monthly_revenue":
+            currency = estimate.unit.split("/", 1)[0]
+            REVENUE.labels(SERVICE, trend.risk, currency).observe(
+                (estimate.range.low + estimate.range.high) / 2
+            )
 
 
 def _observed_at(event: ListingsScraped) -> float:

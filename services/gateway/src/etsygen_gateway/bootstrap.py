@@ -10,7 +10,7 @@ from etsygen_common.broker_watch import BrokerLoss
 from etsygen_common.logging import get_logger
 from etsygen_common.runtime import ServiceRuntime
 from etsygen_gateway.api.app import create_app
-from etsygen_gateway.gateway import SERVICE, Gateway
+from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.handlers import (
     GROUP,
     DeadLetterStore,
@@ -18,6 +18,8 @@ from etsygen_gateway.handlers import (
     subscribe_dead_letters,
     subscribe_projections,
 )
+from etsygen_gateway.metrics import SERVICE
+from etsygen_gateway.service_layer.operations import system_health
 from etsygen_gateway.service_layer.stalls import redrive_after_broker_loss, sweep_stalled
 from etsygen_gateway.settings import GatewaySettings
 
@@ -25,6 +27,8 @@ log = get_logger(__name__)
 
 DEFAULT_PORT = 8000
 MIGRATIONS = Path(__file__).parent / "migrations"
+HEALTH_GAUGE_S = 15.0
+"""How often the health score gauge is refreshed without a /v1/health request (a scrape interval)."""
 
 
 def load_settings() -> GatewaySettings:
@@ -82,9 +86,18 @@ def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
             except Exception as exc:  # the next sweep tries again; a broken sweep must not stop the gateway
                 log.warning("stalled-keyword sweep failed", extra={"error": repr(exc)})
 
+    async def score_forever() -> None:
+        while True:
+            try:
+                await system_health(gw)  # sets etsygen_gateway_health_score
+            except Exception as exc:  # the score is a report; failing to compute it must not stop the gateway
+                log.warning("health score refresh failed", extra={"error": repr(exc)})
+            await asyncio.sleep(HEALTH_GAUGE_S)
+
     async def start(_: ServiceRuntime) -> None:
         await gw.start()
         sweeper.append(asyncio.create_task(sweep_forever(), name="stalled-keyword-sweep"))
+        sweeper.append(asyncio.create_task(score_forever(), name="health-score"))
 
     async def stop(_: ServiceRuntime) -> None:
         for task in sweeper:

@@ -24,7 +24,6 @@ from etsygen_gateway.service_layer.budgets import AUTH_FAILURES_ACCOUNT
 from etsygen_gateway.settings import GatewaySettings
 
 SCHEMA: Final = "gateway"
-SERVICE: Final = "gateway"
 
 Check = Callable[[], Awaitable[object]]
 

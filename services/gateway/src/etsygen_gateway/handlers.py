@@ -13,6 +13,7 @@ bodies may be exactly what could not be decoded, so they are stored as bytes wit
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -49,7 +50,7 @@ from etsygen_gateway.domain.jobs import (
     keyword_status,
 )
 from etsygen_gateway.gateway import Gateway
-from etsygen_gateway.metrics import DEAD_LETTERS_STORED, PROJECTED
+from etsygen_gateway.metrics import DEAD_LETTERS_STORED, PROJECTED, SERVICE, job_finished
 from etsygen_gateway.service_layer.catalog import REGENERATE_HEADER
 
 log = get_logger(__name__)
@@ -255,15 +256,16 @@ class Projections:
         new_status = job_status(statuses, current)
         finished = sum(1 for s in statuses if s in TERMINAL_KEYWORD)
         terminal = new_status in TERMINAL_JOB
-        await repo.set_job_status(conn, job_id, new_status, finished, terminal=terminal)
+        seconds = await repo.set_job_status(conn, job_id, new_status, finished, terminal=terminal)
         if terminal and current not in TERMINAL_JOB:
             await repo.insert_event(conn, job_id, "job.finished", detail={"status": new_status})
+            ctx.on_commit(functools.partial(job_finished, new_status, seconds or 0.0))
 
     async def _done(
         self, ctx: HandlerContext, owner_id: str, namespaces: list[str], *, job_id: str | None = None
     ) -> None:
         """Announce the change (delivered on commit) and drop stale cache entries now as well."""
-        ctx.on_commit(PROJECTED.labels(ctx.topic).inc)
+        ctx.on_commit(PROJECTED.labels(SERVICE, ctx.topic).inc)
         await notify(
             ctx.conn, LiveNotice(owner_id=owner_id, job_id=job_id, kind=ctx.topic, namespaces=namespaces)
         )
@@ -307,7 +309,7 @@ class DeadLetterStore:
             await asyncio.sleep(1.0)
             return
         if stored:
-            DEAD_LETTERS_STORED.labels(letter.original_topic).inc()
+            DEAD_LETTERS_STORED.labels(SERVICE, letter.original_topic).inc()
         try:
             await msg.ack()
         except Exception as exc:  # a rebalance: the record comes again and the unique key skips it

@@ -9,15 +9,33 @@ check labels and exemplars on each update, which on a cached read cost more than
 from __future__ import annotations
 
 import time
+import weakref
 from abc import abstractmethod
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
-from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
+
+from etsygen_common.catalogue import MetricSpec, counter, declare, gauge, histogram, track
+
+SERVICE: Final = "gateway"
+OWNERS: Final = (SERVICE,)
+NAMESPACES: Final = ("jobs", "products", "trends")
+"""The read caches (one per read model)."""
+TIERS: Final = ("api", "auth", "auth-ip", "auth-account", "ai", "replay")
+"""The rate-limit tiers the gateway enforces."""
+JOB_END_STATES: Final = ("succeeded", "partially_failed", "failed", "cancelled")
+ROUTE: Final = "a route template of the gateway (e.g. /v1/jobs/{job_id}), or unmatched"
+METHOD: Final = "the HTTP method"
 
 
 class _Count:
@@ -48,12 +66,14 @@ class _Distribution:
 
 
 class _Family(Collector):
-    def __init__(self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry):
-        self.name = name
-        self.documentation = documentation
-        self.labelnames = tuple(labelnames)
+    def __init__(self, spec: MetricSpec, registry: CollectorRegistry):
+        self.name = spec.name
+        self.documentation = spec.meaning
+        self.labelnames = spec.label_names
         self._children: dict[tuple[str, ...], Any] = {}
         registry.register(self)
+        if registry is REGISTRY:
+            track(spec, self)  # its series start at zero like the other declared metrics'
 
     @abstractmethod
     def _new(self) -> Any:
@@ -82,12 +102,10 @@ class _Family(Collector):
 
 
 class Tally(_Family):
-    """A counter family (see the module docstring); ``name`` without ``_total``."""
+    """A counter family (see the module docstring) of a declared counter."""
 
-    def __init__(
-        self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry = REGISTRY
-    ) -> None:
-        super().__init__(name, documentation, labelnames, registry)
+    def __init__(self, spec: MetricSpec, registry: CollectorRegistry = REGISTRY) -> None:
+        super().__init__(spec, registry)
 
     def _new(self) -> _Count:
         return _Count()
@@ -103,16 +121,11 @@ class Latency(_Family):
     """A histogram family of durations in seconds (see the module docstring)."""
 
     def __init__(
-        self,
-        name: str,
-        documentation: str,
-        labelnames: Sequence[str],
-        buckets: Sequence[float],
-        registry: CollectorRegistry = REGISTRY,
+        self, spec: MetricSpec, buckets: Sequence[float], registry: CollectorRegistry = REGISTRY
     ) -> None:
         self.bounds = tuple(sorted(buckets))
         self._les = [*(floatToGoString(b) for b in self.bounds), "+Inf"]  # type: ignore[no-untyped-call]
-        super().__init__(name, documentation, labelnames, registry)
+        super().__init__(spec, registry)
 
     def _new(self) -> _Distribution:
         return _Distribution(self.bounds)
@@ -129,14 +142,26 @@ class Latency(_Family):
 
 
 HTTP_REQUESTS = Tally(
-    "etsygen_gateway_http_requests",
-    "HTTP requests by route template, method and status",
-    ["route", "method", "status"],
+    declare(
+        "etsygen_gateway_http_requests",
+        "counter",
+        "HTTP requests by route template, method and status",
+        unit="requests",
+        owners=OWNERS,
+        labels={"route": ROUTE, "method": METHOD, "status": "the HTTP status code answered"},
+        note="Series appear with the first request of their route, method and status.",
+    )
 )
 HTTP_SECONDS = Latency(
-    "etsygen_gateway_http_request_seconds",
-    "HTTP request latency by route template",
-    ["route", "method"],
+    declare(
+        "etsygen_gateway_http_request_seconds",
+        "histogram",
+        "HTTP request latency by route template",
+        unit="seconds",
+        owners=OWNERS,
+        labels={"route": ROUTE, "method": METHOD},
+        note="Series appear with the first request of their route and method.",
+    ),
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
@@ -147,8 +172,8 @@ class RequestSeries:
     __slots__ = ("_count", "_latency")
 
     def __init__(self, route: str, method: str, status: int) -> None:
-        self._count: _Count = HTTP_REQUESTS.labels(route, method, str(status))
-        self._latency: _Distribution = HTTP_SECONDS.labels(route, method)
+        self._count: _Count = HTTP_REQUESTS.labels(SERVICE, route, method, str(status))
+        self._latency: _Distribution = HTTP_SECONDS.labels(SERVICE, route, method)
 
     def record(self, seconds: float) -> None:
         """Count one request that took ``seconds``."""
@@ -157,42 +182,155 @@ class RequestSeries:
 
 
 RATE_DECISIONS = Tally(
-    "etsygen_gateway_ratelimit_decisions",
-    "Rate-limit decisions by tier and outcome",
-    ["tier", "outcome"],
+    declare(
+        "etsygen_gateway_ratelimit_decisions",
+        "counter",
+        "Rate-limit decisions by tier and outcome",
+        unit="decisions",
+        owners=OWNERS,
+        labels={"tier": TIERS, "outcome": ("allowed", "limited")},
+    )
 )
-RATE_FAIL_OPEN = Counter(
-    "etsygen_gateway_ratelimit_fail_open_total",
+RATE_FAIL_OPEN = counter(
+    "etsygen_gateway_ratelimit_fail_open",
     "Requests admitted without a decision because Redis was unreachable",
-    ["tier"],
+    unit="requests",
+    owners=OWNERS,
+    labels={"tier": TIERS},
 )
 CACHE_REQUESTS = Tally(
-    "etsygen_gateway_cache_requests",
-    "Read-cache lookups by cache and result (local_hit, hit, miss, early_refresh, bypass)",
-    ["cache", "result"],
+    declare(
+        "etsygen_gateway_cache_requests",
+        "counter",
+        "Read-cache lookups by cache and result (local_hit and hit are hits, early_refresh a hit that also "
+        "recomputes, miss and bypass went to Postgres)",
+        unit="lookups",
+        owners=OWNERS,
+        labels={"cache": NAMESPACES, "result": ("local_hit", "hit", "miss", "early_refresh", "bypass")},
+    )
 )
-CACHE_RECOMPUTES = Counter(
-    "etsygen_gateway_cache_recomputes_total", "Values computed from Postgres for the cache", ["cache"]
+CACHE_RECOMPUTES = counter(
+    "etsygen_gateway_cache_recomputes",
+    "Values computed from Postgres for the cache",
+    unit="computations",
+    owners=OWNERS,
+    labels={"cache": NAMESPACES},
 )
-CACHE_INVALIDATIONS = Counter(
-    "etsygen_gateway_cache_invalidations_total", "Cache invalidations by cache", ["cache"]
+CACHE_INVALIDATIONS = counter(
+    "etsygen_gateway_cache_invalidations",
+    "Cache invalidations by cache",
+    unit="invalidations",
+    owners=OWNERS,
+    labels={"cache": NAMESPACES},
 )
-PROJECTED = Counter(
-    "etsygen_gateway_projected_events_total", "Events applied to the gateway's read models", ["topic"]
+PROJECTED = counter(
+    "etsygen_gateway_projected_events",
+    "Events applied to the gateway's read models",
+    unit="events",
+    owners=OWNERS,
+    labels={"topic": "a logical topic the gateway projects (listings.scraped, trends.scored, products.*)"},
+    note="Series appear with the first event of their topic.",
 )
-DEAD_LETTERS_STORED = Counter(
-    "etsygen_gateway_dead_letters_stored_total", "Dead letters stored (new ones only)", ["original_topic"]
+DEAD_LETTERS_STORED = counter(
+    "etsygen_gateway_dead_letters_stored",
+    "Dead letters stored (new ones only)",
+    unit="records",
+    owners=OWNERS,
+    labels={"original_topic": "the logical topic the record failed on (etsygen_common.contracts)"},
+    note="Series appear with the first dead letter of their topic.",
 )
-LIVE_SUBSCRIBERS = Gauge("etsygen_gateway_live_subscribers", "Open WebSocket/SSE streams by kind", ["kind"])
-AUTH_FAILURES = Counter("etsygen_gateway_auth_failures_total", "Rejected credentials by kind", ["kind"])
+LIVE_SUBSCRIBERS = gauge(
+    "etsygen_gateway_live_subscribers",
+    "Open WebSocket/SSE streams by kind",
+    unit="streams",
+    owners=OWNERS,
+    labels={"kind": ("sse", "websocket", "health")},
+)
+AUTH_FAILURES = counter(
+    "etsygen_gateway_auth_failures",
+    "Rejected credentials by kind",
+    unit="attempts",
+    owners=OWNERS,
+    labels={"kind": ("password", "session", "api_key")},
+)
+JOBS_FINISHED = counter(
+    "etsygen_gateway_jobs_finished",
+    "Research jobs that reached a terminal state, by that state",
+    unit="jobs",
+    owners=OWNERS,
+    labels={"status": JOB_END_STATES},
+)
+JOB_SECONDS = histogram(
+    "etsygen_gateway_job_duration_seconds",
+    "Time from a job's submission to its terminal state, by that state",
+    unit="seconds",
+    owners=OWNERS,
+    labels={"status": JOB_END_STATES},
+    buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+)
+HEALTH_SCORE = gauge(
+    "etsygen_gateway_health_score",
+    "The system health score of /v1/health (0 down to 1 healthy, weighted by component), refreshed every "
+    "15 s and on each /v1/health request",
+    unit="ratio",
+    owners=OWNERS,
+)
+
+
+class LocalEntries(Collector):
+    """Entries in the near caches of this process, by cache, counted when Prometheus scrapes."""
+
+    spec = declare(
+        "etsygen_gateway_cache_local_entries",
+        "gauge",
+        "Entries the read caches keep in this process (near cache, GATEWAY_CACHE_LOCAL_TTL_S; the shared "
+        "entries live in Redis)",
+        unit="entries",
+        owners=OWNERS,
+        labels={"cache": NAMESPACES},
+    )
+
+    def __init__(self) -> None:
+        self._caches: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def watch(self, cache: Any) -> None:
+        """Count ``cache``'s entries (a ReadCache: ``local_entries()`` by namespace) while it exists."""
+        self._caches.add(cache)
+
+    def describe(self) -> Iterator[Metric]:
+        """The family without samples."""
+        yield GaugeMetricFamily(self.spec.name, self.spec.meaning, labels=self.spec.label_names)
+
+    def collect(self) -> Iterator[Metric]:
+        """Every cache's entries now, summed by namespace (each namespace reported, 0 when empty)."""
+        totals = dict.fromkeys(NAMESPACES, 0)
+        for cache in list(self._caches):
+            for namespace, entries in cache.local_entries().items():
+                totals[namespace] = totals.get(namespace, 0) + entries
+        family = GaugeMetricFamily(self.spec.name, self.spec.meaning, labels=self.spec.label_names)
+        for namespace, entries in totals.items():
+            family.add_metric([SERVICE, namespace], entries)
+        yield family
+
+
+LOCAL_ENTRIES = LocalEntries()
+REGISTRY.register(LOCAL_ENTRIES)
+
+
+def job_finished(status: str, seconds: float) -> None:
+    """Count a job that just reached the terminal ``status`` after ``seconds``."""
+    JOBS_FINISHED.labels(SERVICE, status).inc()
+    JOB_SECONDS.labels(SERVICE, status).observe(seconds)
+
 
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
 
 def child(metric: Any, *labels: str) -> Any:
-    """``metric.labels(*labels)``, remembered: the lookup costs more than the increment on hot paths."""
+    """``metric.labels(SERVICE, *labels)``, remembered: the lookup costs more than the increment on hot
+    paths."""
     key = (id(metric), labels)
     found = _children.get(key)
     if found is None:
-        found = _children[key] = metric.labels(*labels)
+        found = _children[key] = metric.labels(SERVICE, *labels)
     return found

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def sample(name: str, cache: str) -> float:
-    return REGISTRY.get_sample_value(name, {"cache": cache}) or 0.0
+    return REGISTRY.get_sample_value(name, {"service": "gateway", "cache": cache}) or 0.0
 
 
 @pytest.fixture
@@ -66,13 +66,17 @@ async def test_a_hit_does_not_recompute(redis: Any, redis_prefix: str) -> None:
 
     assert await cache.get_or_set("jobs", "o", "k", 60, load) == b"[1]"
     hits = (
-        REGISTRY.get_sample_value("etsygen_gateway_cache_requests_total", {"cache": "jobs", "result": "hit"})
+        REGISTRY.get_sample_value(
+            "etsygen_gateway_cache_requests_total", {"service": "gateway", "cache": "jobs", "result": "hit"}
+        )
         or 0
     )
     assert await cache.get_or_set("jobs", "o", "k", 60, load) == b"[1]"
     assert calls == 1
     assert (
-        REGISTRY.get_sample_value("etsygen_gateway_cache_requests_total", {"cache": "jobs", "result": "hit"})
+        REGISTRY.get_sample_value(
+            "etsygen_gateway_cache_requests_total", {"service": "gateway", "cache": "jobs", "result": "hit"}
+        )
         == hits + 1
     )
 
@@ -130,14 +134,16 @@ async def test_early_refresh_recomputes_before_expiry(redis: Any, redis_prefix: 
     assert await cache.get_or_set("trends", "o", "k", 60, load) == b"1"
     refreshes = (
         REGISTRY.get_sample_value(
-            "etsygen_gateway_cache_requests_total", {"cache": "trends", "result": "early_refresh"}
+            "etsygen_gateway_cache_requests_total",
+            {"service": "gateway", "cache": "trends", "result": "early_refresh"},
         )
         or 0
     )
     assert await cache.get_or_set("trends", "o", "k", 60, load) == b"2"
     assert (
         REGISTRY.get_sample_value(
-            "etsygen_gateway_cache_requests_total", {"cache": "trends", "result": "early_refresh"}
+            "etsygen_gateway_cache_requests_total",
+            {"service": "gateway", "cache": "trends", "result": "early_refresh"},
         )
         == refreshes + 1
     )
@@ -158,7 +164,8 @@ async def test_without_redis_reads_bypass_the_cache(tmp_path: Path, redis_prefix
     try:
         before = (
             REGISTRY.get_sample_value(
-                "etsygen_gateway_cache_requests_total", {"cache": "jobs", "result": "bypass"}
+                "etsygen_gateway_cache_requests_total",
+                {"service": "gateway", "cache": "jobs", "result": "bypass"},
             )
             or 0
         )
@@ -168,7 +175,7 @@ async def test_without_redis_reads_bypass_the_cache(tmp_path: Path, redis_prefix
     finally:
         await client.aclose()
     after = REGISTRY.get_sample_value(
-        "etsygen_gateway_cache_requests_total", {"cache": "jobs", "result": "bypass"}
+        "etsygen_gateway_cache_requests_total", {"service": "gateway", "cache": "jobs", "result": "bypass"}
     )
     assert after == before + 2
 
@@ -186,13 +193,15 @@ async def test_the_near_cache_serves_repeats_and_forgets_on_invalidation(
     assert await near.get_or_set("trends", "o", "k", 60, load) == b"1"
     before = (
         REGISTRY.get_sample_value(
-            "etsygen_gateway_cache_requests_total", {"cache": "trends", "result": "local_hit"}
+            "etsygen_gateway_cache_requests_total",
+            {"service": "gateway", "cache": "trends", "result": "local_hit"},
         )
         or 0
     )
     assert await near.get_or_set("trends", "o", "k", 60, load) == b"1"
     after = REGISTRY.get_sample_value(
-        "etsygen_gateway_cache_requests_total", {"cache": "trends", "result": "local_hit"}
+        "etsygen_gateway_cache_requests_total",
+        {"service": "gateway", "cache": "trends", "result": "local_hit"},
     )
     assert after == before + 1
 

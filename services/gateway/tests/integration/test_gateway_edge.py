@@ -207,7 +207,9 @@ async def test_without_redis_the_gateway_serves_uncached_and_unlimited(
                 assert "x-ratelimit-limit" in (await client.get("/v1/jobs", headers=alice.headers)).headers
                 server.stop()
                 before = (
-                    REGISTRY.get_sample_value("etsygen_gateway_ratelimit_fail_open_total", {"tier": "api"})
+                    REGISTRY.get_sample_value(
+                        "etsygen_gateway_ratelimit_fail_open_total", {"service": "gateway", "tier": "api"}
+                    )
                     or 0
                 )
                 listed = await client.get("/v1/jobs", headers=alice.headers)
@@ -216,7 +218,7 @@ async def test_without_redis_the_gateway_serves_uncached_and_unlimited(
                 ready = await client.get("/health/ready")
                 health = await client.get("/v1/health", headers=alice.headers)
                 after = REGISTRY.get_sample_value(
-                    "etsygen_gateway_ratelimit_fail_open_total", {"tier": "api"}
+                    "etsygen_gateway_ratelimit_fail_open_total", {"service": "gateway", "tier": "api"}
                 )
     finally:
         server.stop()
@@ -248,8 +250,11 @@ async def test_metrics_and_the_openapi_document_are_served(client: Any, alice: T
     await client.get("/v1/jobs", headers=alice.headers)
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
-    assert 'etsygen_gateway_http_requests_total{method="GET",route="/v1/jobs",status="200"}' in metrics.text
-    labels = {"method": "GET", "route": "/v1/jobs"}
+    assert (
+        'etsygen_gateway_http_requests_total{method="GET",route="/v1/jobs",service="gateway",status="200"}'
+        in metrics.text
+    )
+    labels = {"service": "gateway", "method": "GET", "route": "/v1/jobs"}
     count = REGISTRY.get_sample_value("etsygen_gateway_http_request_seconds_count", labels)
     assert count is not None
     assert count >= 1

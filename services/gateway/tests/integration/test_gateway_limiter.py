@@ -83,9 +83,19 @@ async def test_without_redis_requests_are_admitted_and_counted(tmp_path: Path, r
     try:
         assert (await limiter.check([(tier, "k")])).allowed
         server.stop()
-        before = REGISTRY.get_sample_value("etsygen_gateway_ratelimit_fail_open_total", {"tier": "api"}) or 0
+        before = (
+            REGISTRY.get_sample_value(
+                "etsygen_gateway_ratelimit_fail_open_total", {"service": "gateway", "tier": "api"}
+            )
+            or 0
+        )
         decision = await limiter.check([(tier, "k")])
-        after = REGISTRY.get_sample_value("etsygen_gateway_ratelimit_fail_open_total", {"tier": "api"}) or 0
+        after = (
+            REGISTRY.get_sample_value(
+                "etsygen_gateway_ratelimit_fail_open_total", {"service": "gateway", "tier": "api"}
+            )
+            or 0
+        )
     finally:
         server.stop()
         await client.aclose()

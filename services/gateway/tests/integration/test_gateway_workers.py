@@ -108,7 +108,9 @@ async def test_two_workers_admit_exactly_the_limit_and_fail_open_without_redis(
                 line = next(
                     row
                     for row in metrics.splitlines()
-                    if row.startswith('etsygen_gateway_ratelimit_fail_open_total{tier="api"}')
+                    if row.startswith(
+                        'etsygen_gateway_ratelimit_fail_open_total{service="gateway",tier="api"}'
+                    )
                 )
                 assert float(line.split()[-1]) >= 3
     finally:

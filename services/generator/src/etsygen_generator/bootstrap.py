@@ -17,9 +17,9 @@ from etsygen_generator.adapters.providers import (
 )
 from etsygen_generator.domain.guards import AIBudget, BrandBlocklist, DuplicateThresholds
 from etsygen_generator.handlers import PublishHandler, TrendScoredHandler
+from etsygen_generator.metrics import SERVICE
 from etsygen_generator.settings import GeneratorSettings
 
-SERVICE = "generator"
 DEFAULT_PORT = 8103
 MIGRATIONS = Path(__file__).parent / "migrations"
 

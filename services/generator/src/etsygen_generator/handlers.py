@@ -59,6 +59,7 @@ from etsygen_generator.metrics import (
     PRODUCTS,
     PROVIDER_ERRORS,
     PROVIDER_SECONDS,
+    SERVICE,
     TOKENS,
 )
 
@@ -180,7 +181,7 @@ class TrendScoredHandler:
             )
         except (ProviderAuthError, ProviderRequestError) as exc:
             # A configuration problem: retrying cannot help, the user must fix the provider settings.
-            PROVIDER_ERRORS.labels(name, type(exc).__name__).inc()
+            PROVIDER_ERRORS.labels(SERVICE, name, type(exc).__name__).inc()
             return _Outcome(
                 index=index,
                 expected=expected,
@@ -188,10 +189,10 @@ class TrendScoredHandler:
                 rejection=_Rejection(reason="provider_failed", detail=f"{exc}; check AI_* settings"),
             )
         except ProviderError as exc:
-            PROVIDER_ERRORS.labels(name, type(exc).__name__).inc()
+            PROVIDER_ERRORS.labels(SERVICE, name, type(exc).__name__).inc()
             raise  # retryable: the consumer hands the record to its retry topics
         finally:
-            PROVIDER_SECONDS.labels(name).observe(time.perf_counter() - started)
+            PROVIDER_SECONDS.labels(SERVICE, name).observe(time.perf_counter() - started)
         brand = check_brands(generated.concept, self._blocklist)
         return _Outcome(
             index=index,
@@ -230,7 +231,7 @@ class TrendScoredHandler:
                 or outcome.usage is None
             ):
                 reason = rejection.reason if rejection else "provider_failed"
-                ctx.on_commit(PRODUCTS.labels("rejected", reason).inc)
+                ctx.on_commit(PRODUCTS.labels(SERVICE, "rejected", reason).inc)
                 ctx.emit(
                     ProductRejected(
                         job_id=trend.job_id,
@@ -262,7 +263,7 @@ class TrendScoredHandler:
             )
             seq = await repository.insert_product(ctx.conn, product)
             if seq is not None:
-                ctx.on_commit(PRODUCTS.labels("generated", "").inc)
+                ctx.on_commit(PRODUCTS.labels(SERVICE, "generated", "").inc)
                 if products is None:
                     products = await self._owner_products(ctx, trend.owner_id)
                 concept = product.concept
@@ -277,9 +278,9 @@ class TrendScoredHandler:
 
 
 def _count_usage(usage: ProviderUsage) -> None:
-    TOKENS.labels(usage.provider, "prompt").inc(usage.prompt_tokens)
-    TOKENS.labels(usage.provider, "completion").inc(usage.completion_tokens)
-    COST.labels(usage.provider).inc(usage.cost_usd)
+    TOKENS.labels(SERVICE, usage.provider, "prompt").inc(usage.prompt_tokens)
+    TOKENS.labels(SERVICE, usage.provider, "completion").inc(usage.completion_tokens)
+    COST.labels(SERVICE, usage.provider).inc(usage.cost_usd)
 
 
 class PublishHandler:
@@ -373,7 +374,7 @@ class PublishHandler:
             state=state,
             by=event.requested_by,
         )
-        ctx.on_commit(LISTINGS_CREATED.inc)
+        ctx.on_commit(LISTINGS_CREATED.labels(SERVICE).inc)
         ctx.emit(
             ListingPublished(
                 job_id=event.job_id,

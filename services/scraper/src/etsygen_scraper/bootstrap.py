@@ -21,10 +21,15 @@ from etsygen_scraper.adapters.etsy_errors import (
     EtsyRateLimited,
 )
 from etsygen_scraper.handlers import KeywordScrapeHandler, on_research_requested
-from etsygen_scraper.metrics import ETSY_RATE_REMAINING, ETSY_REQUEST_SECONDS, MARKETPLACE_HEALTH
+from etsygen_scraper.metrics import (
+    ETSY_RATE_LIMIT,
+    ETSY_RATE_REMAINING,
+    ETSY_REQUEST_SECONDS,
+    MARKETPLACE_HEALTH,
+    SERVICE,
+)
 from etsygen_scraper.settings import ScraperSettings
 
-SERVICE = "scraper"
 DEFAULT_PORT = 8101
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,14 +49,19 @@ def _instrumented_http(settings: ScraperSettings) -> httpx.AsyncClient:
     async def on_response(response: httpx.Response) -> None:
         started = response.request.extensions.get("etsygen_started", time.perf_counter())
         template = response.request.url.path.split("/v3/application/", 1)[-1].split("/", 1)[0] or "other"
-        ETSY_REQUEST_SECONDS.labels(template, str(response.status_code)).observe(
+        ETSY_REQUEST_SECONDS.labels(SERVICE, template, str(response.status_code)).observe(
             time.perf_counter() - started
         )
-        for header, window in (("x-remaining-this-second", "second"), ("x-remaining-today", "day")):
+        for metric, header, window in (
+            (ETSY_RATE_REMAINING, "x-remaining-this-second", "second"),
+            (ETSY_RATE_REMAINING, "x-remaining-today", "day"),
+            (ETSY_RATE_LIMIT, "x-limit-per-second", "second"),
+            (ETSY_RATE_LIMIT, "x-limit-per-day", "day"),
+        ):
             if header in response.headers:
-                ETSY_RATE_REMAINING.labels(window).set(float(response.headers[header]))
+                metric.labels(SERVICE, window).set(float(response.headers[header]))
         recent.append(response.status_code < 500 and response.status_code != 429)
-        MARKETPLACE_HEALTH.set(sum(recent) / len(recent))
+        MARKETPLACE_HEALTH.labels(SERVICE).set(sum(recent) / len(recent))
 
     return httpx.AsyncClient(
         base_url=settings.etsy.base_url.rstrip("/"),

@@ -25,7 +25,7 @@ from etsygen_scraper.adapters.etsy_errors import (
 )
 from etsygen_scraper.adapters.fetcher import fetch_keyword
 from etsygen_scraper.domain.normalize import KeywordFetch, failed_listings_scraped, to_listings_scraped
-from etsygen_scraper.metrics import BUDGET_PAUSES, KEYWORDS_SCRAPED, LISTINGS_STORED
+from etsygen_scraper.metrics import BUDGET_PAUSES, KEYWORDS_SCRAPED, LISTINGS_STORED, SERVICE
 
 log = get_logger(__name__)
 
@@ -114,7 +114,7 @@ class KeywordScrapeHandler:
         except BreakerOpenError as exc:
             raise PauseConsumption(max(exc.retry_after, 0.5), str(exc)) from exc
         except EtsyDailyBudgetExhausted as exc:
-            BUDGET_PAUSES.inc()
+            BUDGET_PAUSES.labels(SERVICE).inc()
             log.warning(
                 "daily budget exhausted; pausing", extra={"keyword": event.keyword, "detail": str(exc)}
             )
@@ -124,7 +124,7 @@ class KeywordScrapeHandler:
         except EtsyMalformedResponse as exc:
             raise FatalError(f"malformed Etsy response for {event.keyword!r}: {exc}") from exc
         except (EtsyAuthError, EtsyInvalidRequest, EtsyNotFound) as exc:
-            KEYWORDS_SCRAPED.labels("failed").inc()
+            KEYWORDS_SCRAPED.labels(SERVICE, "failed").inc()
             return _Fetched(result=None, error=str(exc), started_at=started)
         return _Fetched(result=result, error=None, started_at=started)
 
@@ -220,5 +220,5 @@ class KeywordScrapeHandler:
 
 def _count_scraped(listings: int) -> None:
     """Metrics of one scraped keyword, counted once its transaction committed."""
-    LISTINGS_STORED.inc(listings)
-    KEYWORDS_SCRAPED.labels("ok").inc()
+    LISTINGS_STORED.labels(SERVICE).inc(listings)
+    KEYWORDS_SCRAPED.labels(SERVICE, "ok").inc()

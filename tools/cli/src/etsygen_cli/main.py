@@ -30,6 +30,7 @@ schemas_app = typer.Typer(help="Event contract schemas.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration helpers.", no_args_is_help=True)
 deploy_app = typer.Typer(help="Deployment files generated from the code.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention: remove what is older than its window.", no_args_is_help=True)
+metrics_app = typer.Typer(help="The metrics catalogue (docs/metrics.md).", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(retention_app, name="retention")
@@ -37,6 +38,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(dead_letters_app, name="dlq", help="Alias of dead-letters.")
 app.add_typer(config_app, name="config")
+app.add_typer(metrics_app, name="metrics")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -183,6 +185,57 @@ def schemas_check(
     if problems:
         fail(f"{len(problems)} schema problem(s)", 1)
     typer.echo("schemas ok")
+
+
+@metrics_app.command("catalogue")
+def metrics_catalogue(
+    output: Annotated[Path, typer.Option(help="file to write")] = Path("docs/metrics.md"),
+) -> None:
+    """Write the metrics catalogue from the metric declarations of every service."""
+    from etsygen_cli.metricsdoc import UndeclaredMetricError, render
+
+    try:
+        text = render()
+    except UndeclaredMetricError as exc:
+        fail(str(exc), 1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    typer.echo(str(output))
+
+
+@metrics_app.command("check")
+def metrics_check(
+    path: Annotated[Path, typer.Option(help="the checked-in catalogue")] = Path("docs/metrics.md"),
+) -> None:
+    """Fail when the checked-in catalogue differs from what the code declares."""
+    from etsygen_cli.metricsdoc import UndeclaredMetricError, render
+
+    try:
+        text = render()
+    except UndeclaredMetricError as exc:
+        fail(str(exc), 1)
+    if not path.exists() or path.read_text() != text:
+        fail(f"{path} is stale: run `etsygen metrics catalogue` (or `make metrics-doc`) and commit it", 1)
+    typer.echo("metrics catalogue ok")
+
+
+@metrics_app.command("rules")
+def metrics_rules(
+    alerts: Annotated[Path, typer.Option(help="the alert rules (the one source)")] = Path(
+        "deploy/prometheus/alerts.yml"
+    ),
+    output: Annotated[Path, typer.Option(help="the PrometheusRule to write")] = Path(
+        "deploy/k8s/components/prometheus-rules/prometheus-rule.yaml"
+    ),
+) -> None:
+    """Write the Kubernetes PrometheusRule from the alert rules of deploy/prometheus/alerts.yml."""
+    from etsygen_cli.alertrules import render
+
+    if not alerts.exists():
+        fail(f"{alerts} not found: run this from the repository root or pass --alerts")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(alerts.read_text()))
+    typer.echo(str(output))
 
 
 @config_app.command("template")

@@ -43,7 +43,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from etsygen_common.logging import get_logger
-from etsygen_gateway.metrics import CACHE_INVALIDATIONS, CACHE_RECOMPUTES, CACHE_REQUESTS, child
+from etsygen_gateway.metrics import (
+    CACHE_INVALIDATIONS,
+    CACHE_RECOMPUTES,
+    CACHE_REQUESTS,
+    LOCAL_ENTRIES,
+    SERVICE,
+    child,
+)
 
 log = get_logger(__name__)
 
@@ -132,6 +139,7 @@ class ReadCache:
         self._local: dict[str, dict[str, tuple[float, bytes]]] = {}
         self._local_size = 0
         self._local_hits: dict[str, Any] = {}
+        LOCAL_ENTRIES.watch(self)
 
     def _client(self) -> Any:
         client = self._redis()
@@ -157,7 +165,7 @@ class ReadCache:
             return None
         hits = self._local_hits.get(namespace)
         if hits is None:
-            hits = self._local_hits[namespace] = CACHE_REQUESTS.labels(namespace, "local_hit")
+            hits = self._local_hits[namespace] = CACHE_REQUESTS.labels(SERVICE, namespace, "local_hit")
         hits.inc()
         return found[1]
 
@@ -179,6 +187,14 @@ class ReadCache:
             self._local_size = 0
         self._local.setdefault(base, {})[key] = (time.monotonic() + self._local_ttl, data)
         self._local_size += 1
+
+    def local_entries(self) -> dict[str, int]:
+        """Entries of the near cache by namespace (expired ones count until they are dropped)."""
+        counts: dict[str, int] = {}
+        for base, entries in list(self._local.items()):
+            namespace = base[len(self._prefix) + 1 :].split(":", 1)[0]  # "<prefix>{<namespace>:<owner>}:"
+            counts[namespace] = counts.get(namespace, 0) + len(entries)
+        return counts
 
     def drop_local(self, namespace: str, owner: str) -> None:
         """Forget this process's near-cache entries of ``owner`` in ``namespace``."""

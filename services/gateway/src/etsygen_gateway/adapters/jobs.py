@@ -349,12 +349,16 @@ async def keyword_statuses(conn: Any, job_id: str) -> list[str]:
     return [r["status"] for r in rows]
 
 
-async def set_job_status(conn: Any, job_id: str, status: str, finished: int, *, terminal: bool) -> None:
-    """Store a job's status and finished-keyword count."""
-    await conn.execute(
+async def set_job_status(
+    conn: Any, job_id: str, status: str, finished: int, *, terminal: bool
+) -> float | None:
+    """Store a job's status and finished-keyword count. Returns the seconds from the job's submission to its
+    end when it has ended, else None."""
+    return await conn.fetchval(  # type: ignore[no-any-return]
         """UPDATE jobs SET status = $2, keywords_finished = $3, updated_at = now(),
                finished_at = CASE WHEN $4 THEN coalesce(finished_at, now()) ELSE finished_at END
-           WHERE id = $1""",
+           WHERE id = $1
+           RETURNING extract(epoch FROM finished_at - created_at)::float8""",
         uuid.UUID(job_id),
         status,
         finished,

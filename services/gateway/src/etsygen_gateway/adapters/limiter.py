@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from etsygen_common.logging import get_logger
 from etsygen_gateway.adapters.resp import ReplyError, RespChannel, encode_command
 from etsygen_gateway.domain.ratelimit import Decision, Tier, combine, result_from
-from etsygen_gateway.metrics import RATE_DECISIONS, RATE_FAIL_OPEN, child
+from etsygen_gateway.metrics import RATE_DECISIONS, RATE_FAIL_OPEN, SERVICE, child
 
 log = get_logger(__name__)
 
@@ -204,7 +204,9 @@ class RateLimiter:
             counter = self._decided.get((label, decision.allowed))
             if counter is None:
                 outcome = "allowed" if decision.allowed else "limited"
-                counter = self._decided[label, decision.allowed] = RATE_DECISIONS.labels(label, outcome)
+                counter = self._decided[label, decision.allowed] = RATE_DECISIONS.labels(
+                    SERVICE, label, outcome
+                )
             counter.inc()
         return decision
 

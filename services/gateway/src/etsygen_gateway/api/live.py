@@ -27,7 +27,7 @@ from etsygen_gateway.domain.accounts import Principal
 from etsygen_gateway.domain.jobs import TERMINAL_JOB
 from etsygen_gateway.domain.text import whole
 from etsygen_gateway.gateway import Gateway
-from etsygen_gateway.metrics import LIVE_SUBSCRIBERS
+from etsygen_gateway.metrics import LIVE_SUBSCRIBERS, SERVICE
 from etsygen_gateway.service_layer import jobs as job_service
 from etsygen_gateway.service_layer.operations import system_health
 
@@ -117,7 +117,7 @@ async def job_events_sse(
     first = await anext(stream)  # NotFoundError surfaces as a 404 problem before the stream starts
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
-        LIVE_SUBSCRIBERS.labels("sse").inc()
+        LIVE_SUBSCRIBERS.labels(SERVICE, "sse").inc()
         try:
             async for item in _prepend(first, stream):
                 if item.type == "heartbeat":
@@ -129,7 +129,7 @@ async def job_events_sse(
                     id=str(item.id) if item.id is not None else None,
                 )
         finally:
-            LIVE_SUBSCRIBERS.labels("sse").dec()
+            LIVE_SUBSCRIBERS.labels(SERVICE, "sse").dec()
             await stream.aclose()
 
     return ServerSentEvent(events(), headers={"cache-control": "no-store", "x-accel-buffering": "no"})
@@ -154,7 +154,7 @@ async def job_live_ws(
         await socket.close(code=4404, reason="no such job")
         return
     await socket.accept()
-    LIVE_SUBSCRIBERS.labels("websocket").inc()
+    LIVE_SUBSCRIBERS.labels(SERVICE, "websocket").inc()
     watcher = asyncio.create_task(_until_disconnect(socket))
     items = _prepend(first, stream)
     try:
@@ -175,7 +175,7 @@ async def job_live_ws(
     except WebSocketDisconnect:
         return
     finally:
-        LIVE_SUBSCRIBERS.labels("websocket").dec()
+        LIVE_SUBSCRIBERS.labels(SERVICE, "websocket").dec()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await watcher
@@ -194,7 +194,7 @@ async def _until_disconnect(socket: WebSocket[Any, Any, Any]) -> None:
 async def health_live_ws(socket: WebSocket[Any, Any, Any], gw: GW) -> None:
     """System health every ``GATEWAY_HEALTH_INTERVAL_S`` seconds until the client disconnects."""
     await socket.accept()
-    LIVE_SUBSCRIBERS.labels("health").inc()
+    LIVE_SUBSCRIBERS.labels(SERVICE, "health").inc()
     watcher = asyncio.create_task(_until_disconnect(socket))
     try:
         while not watcher.done():
@@ -205,7 +205,7 @@ async def health_live_ws(socket: WebSocket[Any, Any, Any], gw: GW) -> None:
     except WebSocketDisconnect:
         return
     finally:
-        LIVE_SUBSCRIBERS.labels("health").dec()
+        LIVE_SUBSCRIBERS.labels(SERVICE, "health").dec()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await watcher

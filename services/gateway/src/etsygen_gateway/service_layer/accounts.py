@@ -49,7 +49,7 @@ from etsygen_gateway.errors import (
     RateLimitedError,
     UnauthenticatedError,
 )
-from etsygen_gateway.metrics import AUTH_FAILURES
+from etsygen_gateway.metrics import AUTH_FAILURES, SERVICE
 from etsygen_gateway.service_layer.budgets import AUTH_FAILURES_ACCOUNT, Budgets
 
 TOUCH_EVERY_S: Final = 60.0
@@ -196,7 +196,7 @@ async def login(
     user = await repo.user_by_email(pool, email)
     ok = await passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
-        AUTH_FAILURES.labels("password").inc()
+        AUTH_FAILURES.labels(SERVICE, "password").inc()
         raise UnauthenticatedError("email or password is wrong")
     await attempts.refund()  # the attempt succeeded: it spends none of the failure budget
     token, csrf = new_token(), new_token()
@@ -454,7 +454,7 @@ class Authenticator:
             return principal
         record = await repo.session_credential(self._pool(), secret_hash)
         if record is None:
-            AUTH_FAILURES.labels("session").inc()
+            AUTH_FAILURES.labels(SERVICE, "session").inc()
             return None
         principal = Principal(
             user_id=record.user_id,
@@ -486,7 +486,7 @@ class Authenticator:
             lookup = api_key_lookup(secret)
             record = await repo.api_key_credential(self._pool(), lookup) if lookup else None
             if record is None or not same_digest(secret, record.secret_hash):
-                AUTH_FAILURES.labels("api_key").inc()
+                AUTH_FAILURES.labels(SERVICE, "api_key").inc()
                 return None
             principal = Principal(
                 user_id=record.user_id,

@@ -18,7 +18,8 @@ from etsygen_gateway.domain.export import header_line, row_line
 from etsygen_gateway.domain.pagination import CursorError, decode_cursor
 from etsygen_gateway.domain.views import ProductSummary
 from etsygen_gateway.errors import ConflictError, InvalidRequestError, NotFoundError
-from etsygen_gateway.gateway import SERVICE, Gateway
+from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.metrics import SERVICE
 
 REGENERATE_HEADER = "x-etsygen-regenerate"
 """Marks a TrendScored the gateway re-emitted for one more concept (the projection must not reapply it)."""

@@ -17,7 +17,8 @@ from etsygen_gateway.domain.pagination import UUID_ID, CursorError, decode_curso
 from etsygen_gateway.domain.ratelimit import Tier, describe_wait, headers_for
 from etsygen_gateway.domain.views import JobEventView, JobView
 from etsygen_gateway.errors import ConflictError, InvalidRequestError, NotFoundError, RateLimitedError
-from etsygen_gateway.gateway import SERVICE, Gateway
+from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.metrics import SERVICE, job_finished
 from etsygen_gateway.service_layer.budgets import Budgets
 
 
@@ -217,6 +218,7 @@ async def cancel_job(gw: Gateway, principal: Principal, job_id: str) -> JobView:
             conn, LiveNotice(owner_id=owner, job_id=job.id, kind="job.cancelled", namespaces=["jobs"])
         )
     await gw.cache.invalidate("jobs", owner)
+    job_finished("cancelled", (job.finished_at - job.created_at).total_seconds() if job.finished_at else 0.0)
     return job
 
 

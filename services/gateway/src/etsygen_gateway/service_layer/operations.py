@@ -28,6 +28,7 @@ from etsygen_gateway.domain.health import (
 from etsygen_gateway.domain.views import BreakerList, DeadLetterDetail, DeadLetterPage, DeadLetterSummary
 from etsygen_gateway.errors import ConflictError, NotFoundError
 from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.metrics import HEALTH_SCORE, SERVICE
 
 CHECK_TIMEOUT_S = 2.0
 _MAX_BIGINT = 2**63 - 1
@@ -181,7 +182,9 @@ async def system_health(gw: Gateway) -> SystemHealth:
         f"{recent[0]} in the last hour" if recent else "unknown",
         None,
     )
-    return summarize(states, datetime.now(UTC).isoformat(timespec="seconds"))
+    health = summarize(states, datetime.now(UTC).isoformat(timespec="seconds"))
+    HEALTH_SCORE.labels(SERVICE).set(health.score)
+    return health
 
 
 async def ready(gw: Gateway) -> tuple[bool, dict[str, dict[str, object]]]:

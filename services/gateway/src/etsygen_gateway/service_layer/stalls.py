@@ -21,9 +21,9 @@ from etsygen_common.outbox import enqueue
 from etsygen_gateway.adapters import jobs as repo
 from etsygen_gateway.adapters.live import LiveNotice, notify
 from etsygen_gateway.domain.jobs import TERMINAL_JOB, TERMINAL_KEYWORD, job_status
+from etsygen_gateway.metrics import SERVICE, job_finished
 
 log = get_logger(__name__)
-SERVICE = "gateway"
 
 
 class SweepResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +82,7 @@ async def sweep_stalled(
     """Re-drive or fail keywords of unfinished jobs that made no progress for ``stall_after_s`` seconds."""
     redriven: list[tuple[str, str]] = []
     failed: list[tuple[str, str]] = []
+    ended: list[tuple[str, float]] = []
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
             _UNFINISHED
@@ -116,13 +117,16 @@ async def sweep_stalled(
                 new_status = job_status(statuses, row["job_status"])
                 terminal = new_status in TERMINAL_JOB
                 finished = sum(1 for s in statuses if s in TERMINAL_KEYWORD)
-                await repo.set_job_status(conn, job_id, new_status, finished, terminal=terminal)
+                seconds = await repo.set_job_status(conn, job_id, new_status, finished, terminal=terminal)
                 if terminal:
                     await repo.insert_event(conn, job_id, "job.finished", detail={"status": new_status})
+                    ended.append((new_status, seconds or 0.0))
                 failed.append((job_id, keyword))
             await notify(
                 conn, LiveNotice(owner_id=owner_id, job_id=job_id, kind="stalled", namespaces=["jobs"])
             )
+    for status, seconds in ended:  # counted once the transaction committed
+        job_finished(status, seconds)
     if redriven or failed:
         log.warning("stalled keywords", extra={"redriven": len(redriven), "failed": len(failed)})
     return SweepResult(redriven=redriven, failed=failed)

@@ -31,5 +31,5 @@ def test_k8s_validate_script_passes() -> None:
     assert out.returncode == 0, report
     assert "k8s-validate: all checks passed" in out.stdout, report
     # Every component set was built and validated, the Strimzi topics among them.
-    assert "[ok] prod+network-policies+otel-collector+kafka-topics:" in out.stdout, report
+    assert "[ok] prod+network-policies+otel-collector+kafka-topics+prometheus-rules:" in out.stdout, report
     assert " KafkaTopic," in out.stdout, report

@@ -31,7 +31,7 @@ SERVICE: Final = "gateway"
 OWNERS: Final = (SERVICE,)
 NAMESPACES: Final = ("jobs", "products", "trends")
 """The read caches (one per read model)."""
-TIERS: Final = ("api", "auth", "auth-ip", "auth-account", "ai", "replay")
+TIERS: Final = ("api", "auth", "auth-failures-ip", "auth-failures-account", "ai", "replay")
 """The rate-limit tiers the gateway enforces."""
 JOB_END_STATES: Final = ("succeeded", "partially_failed", "failed", "cancelled")
 ROUTE: Final = "a route template of the gateway (e.g. /v1/jobs/{job_id}), or unmatched"

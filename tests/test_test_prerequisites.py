@@ -39,7 +39,7 @@ def _run(path: Path, *, as_nobody: bool = False) -> subprocess.CompletedProcess[
 
 
 def test_nothing_happens_when_both_are_found(tmp_path: Path) -> None:
-    folder = _bin_dir(tmp_path, ["bash"])
+    folder = _bin_dir(tmp_path, ["bash", "kubectl"])
     for tool in ("chromium", "promtool"):
         (folder / tool).write_text("#!/bin/sh\n")
         (folder / tool).chmod(0o755)
@@ -54,7 +54,7 @@ def test_a_user_who_cannot_install_is_told_the_one_command_to_run() -> None:
     shared = Path(tempfile.mkdtemp(prefix="etsygen-prereq-"))
     try:
         shared.chmod(0o755)
-        folder = _bin_dir(shared, ["bash", "id", "apt-get"])
+        folder = _bin_dir(shared, ["bash", "id", "apt-get", "kubectl"])
         folder.chmod(0o755)
         result = _run(folder, as_nobody=True)
     finally:
@@ -66,8 +66,14 @@ def test_a_user_who_cannot_install_is_told_the_one_command_to_run() -> None:
     )
 
 
+def test_a_machine_without_kubectl_is_told_so_first(tmp_path: Path) -> None:
+    result = _run(_bin_dir(tmp_path, ["bash", "id"]))
+    assert result.returncode == 2
+    assert "kubectl (1.27 or newer) is needed" in result.stderr
+
+
 def test_a_machine_without_apt_get_names_the_settings_that_point_elsewhere(tmp_path: Path) -> None:
-    folder = _bin_dir(tmp_path, ["bash", "id"])
+    folder = _bin_dir(tmp_path, ["bash", "id", "kubectl"])
     result = _run(folder)
     assert result.returncode == 2
     assert "CHROMIUM_PATH and PROMTOOL_PATH" in result.stderr

@@ -42,9 +42,7 @@ async def _job(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
 
 
 async def test_a_broker_restarted_empty_mid_job_loses_no_work(tmp_path: Path) -> None:
-    chaos = Chaos(
-        parse_args(["--jobs", "1", "--workdir", str(tmp_path)]), Path(tempfile.mkdtemp(dir=tmp_path))
-    )
+    chaos = Chaos(parse_args(["--jobs", "1"]), tmp_path)
     try:
         await asyncio.to_thread(chaos.start_stack)
         await asyncio.to_thread(chaos.make_admin_key)

@@ -43,8 +43,8 @@ test-unit: install ## Unit tests only (no services needed)
 	$(UV) run --frozen pytest -m "not integration and not e2e and not browser" $(PYTEST_ARGS)
 
 .PHONY: chaos
-chaos: install ## Chaos suite: 200 jobs while every service is SIGKILLed 3x, stores restart, the AI is down
-	$(UV) run --frozen python tests/chaos/chaos.py --jobs 200 --kills 3 --duration 240
+chaos: install ## Chaos suite: 200 jobs while every service is SIGKILLed 3x, the broker 2x, stores restart, the AI is down; then the same without broker kills
+	$(UV) run --frozen python tests/chaos/chaos.py --jobs 200 --kills 3 --broker-kills 2 --compare --duration 240
 
 .PHONY: bench
 bench: install ## Benchmarks; each compares against a baseline in the same run and prints ratios

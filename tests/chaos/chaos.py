@@ -9,12 +9,21 @@ While jobs are submitted and processed:
 - every service is SIGKILLed at random moments (``--kills`` times each) and restarted at once;
 - Redis and PostgreSQL are each restarted once;
 - the AI provider answers 500 for a window (the generator's breaker opens and consumption pauses);
-- poison records (an undecodable body, a schema violation) are injected into pipeline topics.
+- poison records (an undecodable body, a schema violation) are injected into pipeline topics;
+- the broker is SIGKILLed ``--broker-kills`` times and started again, empty (memory storage), on the same
+  port: every service's heartbeat watch notices the loss within seconds, re-creates its topics and restarts
+  its consumer, and the gateway re-drives every unfinished keyword. The first broker kill waits until the
+  gateway has stored the dead letters of every poison record: a kill before that would lose the poison
+  records or their dead letters with the broker's storage, and the dead-letter check could not hold.
 
 The report checks: every job reaches a terminal state; exactly one product per accepted concept (the
 generator's products and the gateway's read model agree, none missing, none duplicated); the dead letters
 are exactly the injected poison records (one per consuming group); and it gives the longest recovery time
-after a kill (SIGKILL until the restarted process answers ``/health/ready``).
+after a kill (SIGKILL until the restarted process answers ``/health/ready``). Per broker kill it gives the
+recovery times defined in ``chaos_report.BrokerKill``, and for the run the Etsy requests (the simulator's
+``/_sim/stats``) and AI requests (the fake AI server's ``/_stats``) spent. ``--compare`` runs the same seed
+and jobs again without broker kills and prints the extra calls the broker kills cost (re-drives of finished
+stages answer from stored output, so those should be near zero; a stage that was mid-work redoes it).
 """
 
 from __future__ import annotations
@@ -31,12 +40,15 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
+from chaos_report import BrokerKill, Report, measure_broker_kills
 
 from etsygen_common.devstack import (
     EmbeddedPostgres,
@@ -102,60 +114,6 @@ class Service:
     restarts: int = 0
 
 
-@dataclass
-class Report:
-    jobs_accepted: int = 0
-    jobs_total: int = 0
-    jobs_terminal: int = 0
-    job_statuses: dict[str, int] = field(default_factory=dict)
-    kills: dict[str, int] = field(default_factory=dict)
-    recovery_s: dict[str, list[float]] = field(default_factory=dict)
-    store_restarts: list[str] = field(default_factory=list)
-    ai_outage_s: float = 0.0
-    broker_kills: int = 0
-    concepts_generated: int = 0
-    products_generator: int = 0
-    products_gateway: int = 0
-    products_missing: int = 0
-    products_duplicated: int = 0
-    poison_injected: int = 0
-    dead_letters_expected: int = 0
-    dead_letters_stored: int = 0
-    dead_letters_unexpected: list[str] = field(default_factory=list)
-    dead_letters_missing: list[str] = field(default_factory=list)
-    elapsed_s: float = 0.0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def longest_recovery_s(self) -> float:
-        return max((t for ts in self.recovery_s.values() for t in ts), default=0.0)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def render(self) -> str:
-        lines = [
-            "=== chaos report ===",
-            f"jobs: {self.jobs_accepted} accepted, {self.jobs_total} in the gateway, "
-            f"{self.jobs_terminal} terminal "
-            f"{self.job_statuses}",
-            f"kills (SIGKILL + restart): {self.kills}; store restarts: {self.store_restarts}; "
-            f"AI outage: {self.ai_outage_s:.0f} s",
-            f"longest recovery after a kill: {self.longest_recovery_s:.1f} s "
-            f"(per service max: { {k: round(max(v), 1) for k, v in self.recovery_s.items() if v} })",
-            f"concepts: {self.concepts_generated} accepted; products: generator {self.products_generator}, "
-            f"gateway {self.products_gateway}, missing {self.products_missing}, "
-            f"duplicated {self.products_duplicated}",
-            f"dead letters: {self.dead_letters_stored} stored, {self.dead_letters_expected} expected from "
-            f"{self.poison_injected} poison records; unexpected {len(self.dead_letters_unexpected)}, "
-            f"missing {len(self.dead_letters_missing)}",
-            f"elapsed: {self.elapsed_s:.0f} s",
-            "result: " + ("PASS" if self.ok else "FAIL: " + "; ".join(self.problems)),
-        ]
-        return "\n".join(lines)
-
-
 class Chaos:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
@@ -170,6 +128,9 @@ class Chaos:
         self.env: dict[str, str] = {}
         self.api_key = ""
         self.ai_url = ""
+        self.sim_url = ""
+        self.expected_dead: list[tuple[str, str]] = []
+        self.dead_letters_seen = False
 
     # --- the stack ------------------------------------------------------------------------------------------
 
@@ -202,6 +163,7 @@ class Chaos:
         wait_for_port(sim_port, 30)
         wait_for_port(ai_port, 30)
         self.ai_url = f"http://127.0.0.1:{ai_port}"
+        self.sim_url = f"http://127.0.0.1:{sim_port}"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "KAFKA_"))},
             "DATABASE_URL": self.pg.url,
@@ -362,15 +324,35 @@ class Chaos:
         self.report.recovery_s.setdefault(svc.name, []).append(recovery)
         log(f"killed {svc.name}; ready again after {recovery:.1f} s")
 
-    async def kill_broker(self) -> float:
-        """SIGKILL the broker and start it fresh (memory storage: empty) on the same port; returns when."""
+    async def kill_broker(self) -> None:
+        """SIGKILL the broker and start it fresh (memory storage: empty) on the same port."""
+        if not self.dead_letters_seen:
+            await self.wait_dead_letters(180)
         await asyncio.to_thread(self.kafka.kill)
-        killed = time.monotonic()
+        self.report.broker_kills.append(BrokerKill(at=datetime.now(UTC)))
         await asyncio.sleep(1)
         await asyncio.to_thread(self.kafka.start)
-        self.report.broker_kills += 1
         log("killed the broker; started it again, empty, on the same port")
-        return killed
+
+    async def query(self, sql: str) -> list[Any]:
+        """Rows of one query on a connection of its own (PostgreSQL may have restarted since the last)."""
+        conn = await asyncpg.connect(self.pg.url)
+        try:
+            return list(await conn.fetch(sql))
+        finally:
+            await conn.close()
+
+    async def wait_dead_letters(self, timeout: float) -> None:
+        """Wait until the gateway stored a dead letter for every poison record (see the module docstring)."""
+        want = set(self.expected_dead)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = await self.query("SELECT event_id, consumer_group FROM gateway.dead_letters")
+            if want <= {(r["event_id"], r["consumer_group"]) for r in rows}:
+                self.dead_letters_seen = True
+                return
+            await asyncio.sleep(1)
+        self.report.problems.append("the poison records' dead letters were not stored before the broker kill")
 
     async def restart_store(self, name: str) -> None:
         store = self.redis if name == "redis" else self.pg
@@ -417,7 +399,7 @@ class Chaos:
         log(f"injected {self.report.poison_injected} poison records")
         return expected
 
-    async def chaos_schedule(self, duration: float) -> None:
+    async def chaos_schedule(self, duration: float, submit_time: float) -> None:
         events: list[tuple[float, str]] = []
         for name in SERVICES:
             events += [
@@ -428,11 +410,19 @@ class Chaos:
             (self.rng.uniform(0.5, 0.8) * duration, "store:postgres"),
             (self.rng.uniform(0.3, 0.6) * duration, "ai"),
         ]
+        # While jobs are being submitted, so work is in flight at each kill; drawn from their own generator,
+        # so a run with and one without broker kills share every other fault's moment and the jobs' keywords.
+        broker_rng = random.Random(f"{self.args.seed}-broker")
+        events += [
+            (broker_rng.uniform(0.1, 0.9) * submit_time, "broker") for _ in range(self.args.broker_kills)
+        ]
         started = time.monotonic()
         for at, what in sorted(events):
             await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
             kind, _, target = what.partition(":")
-            if kind == "kill":
+            if kind == "broker":
+                await self.kill_broker()
+            elif kind == "kill":
                 await self.kill_and_restart(self.services[target])
             elif kind == "store":
                 await self.restart_store(target)
@@ -447,11 +437,7 @@ class Chaos:
         deadline = time.monotonic() + timeout
         next_report = time.monotonic() + 20
         while time.monotonic() < deadline:
-            conn = await asyncpg.connect(self.pg.url)
-            try:
-                rows = await conn.fetch("SELECT status, count(*) AS n FROM gateway.jobs GROUP BY status")
-            finally:
-                await conn.close()
+            rows = await self.query("SELECT status, count(*) AS n FROM gateway.jobs GROUP BY status")
             statuses = {r["status"]: r["n"] for r in rows}
             total = sum(statuses.values())
             done = sum(n for s, n in statuses.items() if s in TERMINAL)
@@ -493,6 +479,7 @@ class Chaos:
                 "SELECT count(*) FROM gateway.keyword_outcomes WHERE outcome = 'generated'"
             )
             stored = await conn.fetch("SELECT event_id, consumer_group FROM gateway.dead_letters")
+            await measure_broker_kills(conn, r.broker_kills)
         finally:
             await conn.close()
         got = {(row["event_id"], row["consumer_group"]) for row in stored}
@@ -509,6 +496,8 @@ class Chaos:
             r.problems.append(f"{r.concepts_generated} accepted concepts but {r.products_generator} products")
         if r.dead_letters_unexpected or r.dead_letters_missing or len(stored) != len(want):
             r.problems.append("dead letters differ from the injected poison records")
+        if len(r.broker_kills) < self.args.broker_kills:
+            r.problems.append(f"{len(r.broker_kills)} broker kills, not {self.args.broker_kills}")
         for name in SERVICES:
             if r.kills.get(name, 0) < self.args.kills:
                 r.problems.append(
@@ -519,14 +508,17 @@ class Chaos:
         started = time.monotonic()
         await asyncio.to_thread(self.start_stack)
         await asyncio.to_thread(self.make_admin_key)
-        expected_dead = await self.inject_poison()
+        expected_dead = self.expected_dead = await self.inject_poison()
         submit_time = self.args.jobs * self.args.submit_interval
         duration = max(self.args.duration, submit_time)
-        await asyncio.gather(self.submit_jobs(self.args.jobs), self.chaos_schedule(duration))
+        await asyncio.gather(self.submit_jobs(self.args.jobs), self.chaos_schedule(duration, submit_time))
         log(f"{self.report.jobs_accepted} jobs accepted; waiting for every job to finish")
         await self.wait_terminal(self.args.settle_timeout)
         await asyncio.sleep(5)  # let the gateway store the last dead letters and read-model rows
         await self.verify(expected_dead)
+        async with httpx.AsyncClient(timeout=10) as client:
+            self.report.etsy_requests = (await client.get(f"{self.sim_url}/_sim/stats")).json()["requests"]
+            self.report.ai_requests = (await client.get(f"{self.ai_url}/_stats")).json()["requests"]
         self.report.elapsed_s = time.monotonic() - started
         return self.report
 
@@ -538,6 +530,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kills", type=int, default=3, help="SIGKILLs per service")
     parser.add_argument("--duration", type=float, default=180.0, help="seconds over which faults are spread")
     parser.add_argument("--submit-interval", type=float, default=0.5, help="seconds between job submissions")
+    parser.add_argument("--broker-kills", type=int, default=0, help="broker SIGKILLs (restarted empty)")
+    parser.add_argument(
+        "--compare", action="store_true", help="then run the same seed and jobs without broker kills"
+    )
     parser.add_argument("--ai-outage", type=float, default=20.0, help="seconds the AI provider answers 500")
     parser.add_argument("--settle-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=7)
@@ -548,6 +544,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run_chaos(argv: list[str] | None = None) -> Report:
     args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="etsygen-chaos-"))
+    report = _run_once(args, workdir)
+    if args.compare and args.broker_kills:
+        log("the same seed and jobs again, without broker kills")
+        report.baseline = _run_once(
+            argparse.Namespace(**{**vars(args), "broker_kills": 0}), workdir / "baseline"
+        )
+    print(report.render(), flush=True)
+    return report
+
+
+def _run_once(args: argparse.Namespace, workdir: Path) -> Report:
     workdir.mkdir(parents=True, exist_ok=True)
     chaos = Chaos(args, workdir)
     try:
@@ -555,7 +562,6 @@ def run_chaos(argv: list[str] | None = None) -> Report:
     finally:
         chaos.stop_all()
     log(f"logs in {workdir}")
-    print(report.render(), flush=True)
     return report
 
 

@@ -148,7 +148,19 @@ class BrokerWatch:
             return None
         BROKER_LOSSES.labels(self._service).inc()
         log.warning("broker lost acknowledged records", extra={"detail": loss.explanation})
-        await self._on_loss(loss)
+        try:
+            await self._on_loss(loss)
+        except BaseException:
+            # Not handled (the database restarting, say): put the old mark back, so the next tick finds the
+            # loss again instead of leaving it to the stall timeout.
+            await pool.execute(
+                "UPDATE broker_marks SET acked_offset = $2, losses = losses - 1 "
+                "WHERE topic = $1 AND acked_offset = $3",
+                self.topic,
+                acknowledged,
+                offset,
+            )
+            raise
         return loss
 
     async def _clients(self) -> tuple[AIOKafkaProducer, AIOKafkaConsumer]:

@@ -227,11 +227,15 @@ class ServiceRuntime:
             topics = list(self.extra_topics) + (self.consumer.topics if self.consumer else [])
             if topics:
                 await ensure_topics(self.settings.kafka, topics)
-            if self.consumer is not None:
-                self.consumer.resume_taking_records()
-            await self.broker.start()
-            for hook in self.on_broker_loss:
-                await hook(loss)
+            # The hooks only write (the gateway's re-drives go through its outbox), so they need not wait for
+            # the consumer's group join, which takes seconds on Tansu.
+            try:
+                for hook in self.on_broker_loss:
+                    await hook(loss)
+            finally:
+                if self.consumer is not None:
+                    self.consumer.resume_taking_records()
+                await self.broker.start()
             log.warning("recovered from the broker's loss", extra={"detail": loss.explanation})
 
     async def run_forever(self) -> None:

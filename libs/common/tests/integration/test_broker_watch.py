@@ -69,3 +69,43 @@ async def test_a_broker_restarted_empty_is_reported_once(pg_url: str, schema: st
             await watch.stop()
         broker.stop()
         await pool.close()
+
+
+async def test_a_loss_whose_handling_failed_is_found_again_at_the_next_tick(pg_url: str, schema: str) -> None:
+    await migrate(pg_url, schema, {"common": common_migrations_dir()})
+    pool = await create_pool(PostgresSettings(url=pg_url, pool_min=1, pool_max=3), schema)
+    broker = TansuBroker(port=free_port()).start()
+    settings = KafkaSettings(bootstrap_servers=broker.bootstrap, request_timeout_ms=5000)
+    handled: list[BrokerLoss] = []
+    failures = [True]
+
+    async def on_loss(loss: BrokerLoss) -> None:
+        if failures.pop(0) if failures else False:
+            raise ConnectionError("the database is restarting")
+        handled.append(loss)
+
+    watch = BrokerWatch(settings, lambda: pool, service="gateway", interval_s=0.2, on_loss=on_loss)
+    try:
+        for _ in range(3):
+            await watch.tick()
+        broker.kill()
+        broker.start()
+        outcomes: list[str] = []
+
+        async def handled_once() -> bool:
+            try:
+                await watch.tick()
+            except ConnectionError:
+                outcomes.append("failed")
+            except Exception:
+                await watch._close()
+            return bool(handled)
+
+        await wait_until(handled_once, timeout=60, interval=0.2, what="the loss to be handled")
+        assert outcomes == ["failed"]  # the first handling failed; the next tick found the loss again
+        assert len(handled) == 1
+        assert await pool.fetchval("SELECT losses FROM broker_marks") == 1
+    finally:
+        await watch.stop()
+        broker.stop()
+        await pool.close()

@@ -10,10 +10,13 @@ import pytest
 from gateway_testkit import TestUser
 
 from etsygen_common.contracts import ResearchRequested
+from etsygen_gateway.domain.deadlines import Pace
 from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.service_layer.stalls import sweep_stalled
 
 pytestmark = pytest.mark.integration
+
+PACE = Pace(ceiling_s=600)
 
 
 async def _age(gw: Gateway, job_id: str, keyword: str, seconds: int) -> None:
@@ -34,7 +37,7 @@ async def test_a_stalled_keyword_is_redriven_then_failed_with_a_readable_reason(
     job = (await client.post("/v1/jobs", json=body, headers=alice.headers)).json()
     await _age(gateway, job["id"], "boho wall art", 3600)  # "soy candle" made progress just now
 
-    first = await sweep_stalled(gateway.pool, stall_after_s=600, max_redrives=1)
+    first = await sweep_stalled(gateway.pool, pace=PACE, max_redrives=1)
     assert first.redriven == [(job["id"], "boho wall art")]
     assert first.failed == []
     async with gateway.pool.acquire() as conn:
@@ -49,22 +52,20 @@ async def test_a_stalled_keyword_is_redriven_then_failed_with_a_readable_reason(
     assert rows[1]["headers"]["ce_id"] != rows[0]["headers"]["ce_id"]
 
     # A sweep right after finds nothing: the re-drive counts as progress.
-    assert await sweep_stalled(gateway.pool, stall_after_s=600, max_redrives=1) == type(first)(
-        redriven=[], failed=[]
-    )
+    assert await sweep_stalled(gateway.pool, pace=PACE, max_redrives=1) == type(first)(redriven=[], failed=[])
 
     await _age(gateway, job["id"], "boho wall art", 3600)
-    second = await sweep_stalled(gateway.pool, stall_after_s=600, max_redrives=1)
+    second = await sweep_stalled(gateway.pool, pace=PACE, max_redrives=1)
     assert second.failed == [(job["id"], "boho wall art")]
     detail = (await client.get(f"/v1/jobs/{job['id']}", headers=alice.headers)).json()
     stalled = next(k for k in detail["keywords"] if k["keyword"] == "boho wall art")
     assert stalled["status"] == "failed"
-    assert "no progress for 10.0 min after 1 re-drive" in stalled["error"]
+    assert "no progress for 60.0 min after 1 re-drive" in stalled["error"]
     assert detail["job"]["status"] == "running"  # the other keyword is still under way
 
     await _age(gateway, job["id"], "soy candle", 3600)
     await _age(gateway, job["id"], "soy candle", 3600)
-    await sweep_stalled(gateway.pool, stall_after_s=600, max_redrives=0)
+    await sweep_stalled(gateway.pool, pace=PACE, max_redrives=0)
     detail = (await client.get(f"/v1/jobs/{job['id']}", headers=alice.headers)).json()
     assert detail["job"]["status"] == "failed"
     assert detail["job"]["finished_at"] is not None

@@ -40,6 +40,10 @@ while read -r name partitions replicas configs; do
     fi
 done <<'TOPICS'
 etsygen.deadletter.v1 6 1 retention.ms=2592000000,min.insync.replicas=1,unclean.leader.election.enable=false
+etsygen.keyword.waiting.v1 6 1 retention.ms=604800000,min.insync.replicas=1,unclean.leader.election.enable=false
+etsygen.keyword.waiting.v1.etsygen-gateway.retry.1 6 1 retention.ms=604800000,min.insync.replicas=1,unclean.leader.election.enable=false
+etsygen.keyword.waiting.v1.etsygen-gateway.retry.2 6 1 retention.ms=604800000,min.insync.replicas=1,unclean.leader.election.enable=false
+etsygen.keyword.waiting.v1.etsygen-gateway.retry.3 6 1 retention.ms=604800000,min.insync.replicas=1,unclean.leader.election.enable=false
 etsygen.listings.published.v1 6 1 retention.ms=604800000,min.insync.replicas=1,unclean.leader.election.enable=false
 etsygen.listings.published.v1.etsygen-gateway.retry.1 6 1 retention.ms=604800000,min.insync.replicas=1,unclean.leader.election.enable=false
 etsygen.listings.published.v1.etsygen-gateway.retry.2 6 1 retention.ms=604800000,min.insync.replicas=1,unclean.leader.election.enable=false
@@ -84,4 +88,4 @@ if ((status != 0)); then
     echo "kafka-init: some topics could not be declared (see above)" >&2
     exit 1
 fi
-echo "kafka-init: 39 topics declared"
+echo "kafka-init: 43 topics declared"

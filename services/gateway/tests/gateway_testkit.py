@@ -121,6 +121,7 @@ async def project(
         "ProductGenerated": projections.product_generated,
         "ProductRejected": projections.product_rejected,
         "ListingPublished": projections.listing_published,
+        "KeywordWaiting": projections.keyword_waiting,
     }[type(event).__name__]
     envelope = wrap(event, source="test")
     all_headers = {**envelope.headers, **(headers or {})}

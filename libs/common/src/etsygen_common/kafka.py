@@ -28,6 +28,7 @@ from opentelemetry import trace
 
 from etsygen_common import contracts
 from etsygen_common.contracts import deadletter as dlh
+from etsygen_common.contracts.keywords import Stage
 from etsygen_common.db import is_unavailable
 from etsygen_common.envelope import Envelope, InvalidEnvelopeError, headers_of, require_id, wrap
 from etsygen_common.logging import bind, get_logger, log_context
@@ -43,6 +44,7 @@ from etsygen_common.metrics import (
 from etsygen_common.outbox import enqueue
 from etsygen_common.settings import KafkaSettings
 from etsygen_common.topology import durability_of, topic_configs
+from etsygen_common.waiting import WaitingNotices
 
 log = get_logger(__name__)
 E = TypeVar("E", bound=contracts.Event)
@@ -200,12 +202,21 @@ class PauseConsumption(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a handler when a dependency is known to be unavailable (an open circuit breaker): the
     record is not failed; the consumer rewinds to it and pauses its partitions for ``seconds``."""
 
-    def __init__(self, seconds: float, reason: str, *, database: bool = False) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        reason: str,
+        *,
+        database: bool = False,
+        cause: contracts.WaitingReason = "dependency_unavailable",
+    ) -> None:
         super().__init__(reason)
         self.seconds = seconds
         self.reason = reason
         self.database = database
         """True when the consumer itself found the database unreachable (not raised by a handler)."""
+        self.cause: contracts.WaitingReason = "database_unavailable" if database else cause
+        """What the keyword waits for, as the ``KeywordWaiting`` event names it."""
 
 
 FATAL_TYPES: tuple[type[BaseException], ...] = (
@@ -349,6 +360,7 @@ class EventConsumer:
         group: str,
         publisher: KafkaPublisher,
         retry_delays: Sequence[float] = RETRY_DELAYS_S,
+        waiting_stage: Stage | None = None,
     ) -> None:
         self._broker = broker
         self._pool = pool
@@ -365,6 +377,10 @@ class EventConsumer:
         self._idle.set()
         self._resume_handles: list[asyncio.TimerHandle] = []
         self._stopping = False
+        # Only pipeline stages tell the gateway why a keyword waits; tests and benchmarks leave it off.
+        self._waiting = (
+            WaitingNotices(publisher, service=service, stage=waiting_stage) if waiting_stage else None
+        )
 
     @property
     def routes(self) -> list[_Route[Any]]:
@@ -375,6 +391,8 @@ class EventConsumer:
     def topics(self) -> list[str]:
         """Every logical topic this consumer reads or writes for failures (for topic creation)."""
         names: list[str] = [contracts.DEADLETTER]
+        if self._waiting is not None:
+            names.append(contracts.KEYWORD_WAITING)
         for r in self._routes:
             names.append(r.topic)
             names.extend(retry_topic(r.topic, self.group, i + 1) for i in range(len(self._delays)))
@@ -856,6 +874,10 @@ class EventConsumer:
         consumer.seek(tp, record.offset)
         consumer.pause(tp)
         self._schedule_resume(consumer, [tp], wait)
+        if self._waiting is not None:
+            attempt = headers.get(RETRY_ATTEMPT, "?")
+            error = headers.get(dlh.EXCEPTION_MESSAGE, "")[:300]
+            self._waiting.notice(record.value, "retry_pending", f"retry {attempt} after: {error}", wait)
         return True
 
     def _schedule_resume(self, consumer: Any, partitions: list[TopicPartition], delay: float) -> None:
@@ -874,6 +896,8 @@ class EventConsumer:
         rewound too, as each partition reaches its next record."""
         batch.consumer.seek(tp, record.offset)
         log.warning("consumer paused", extra={"reason": pause.reason, "seconds": pause.seconds})
+        if self._waiting is not None:
+            self._waiting.notice(record.value, pause.cause, pause.reason, pause.seconds)
         self._pause_all(batch, pause.seconds, "database" if pause.database else "dependency")
 
     def _pause_all(self, batch: _Batch, seconds: float, cause: str) -> None:
@@ -944,6 +968,13 @@ class EventConsumer:
         """Cancel pending partition resumes (shutdown)."""
         for handle in self._resume_handles:
             handle.cancel()
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    async def flush_notices(self) -> None:
+        """Wait until the waiting notices being sent are sent (tests)."""
+        if self._waiting is not None:
+            await self._waiting.flush()
 
 
 async def _raw_body(msg: Any) -> Any:

@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker
 
 from etsygen_common.broker_watch import BrokerLoss, BrokerWatch
 from etsygen_common.catalogue import initialise
+from etsygen_common.contracts.keywords import Stage
 from etsygen_common.db import create_pool
 from etsygen_common.health import Check, HealthApp
 from etsygen_common.kafka import EventConsumer, KafkaPublisher, create_broker, ensure_topics
@@ -48,6 +49,8 @@ class ServiceRuntime:
     migrations_dir: Path
     default_port: int
     group: str | None = None
+    waiting_stage: Stage | None = None
+    """The pipeline stage this service is: its consumer then tells the gateway why a keyword waits."""
     broker: KafkaBroker = field(init=False)
     publisher: KafkaPublisher = field(init=False)
     consumer: EventConsumer | None = field(init=False, default=None)
@@ -86,6 +89,7 @@ class ServiceRuntime:
                 service=self.name,
                 group=self.group,
                 publisher=self.publisher,
+                waiting_stage=self.waiting_stage,
             )
 
     @property

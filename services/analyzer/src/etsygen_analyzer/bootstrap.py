@@ -31,6 +31,7 @@ def build_app(settings: AnalyzerSettings) -> ServiceRuntime:
         migrations_dir=MIGRATIONS,
         default_port=DEFAULT_PORT,
         group="etsygen-analyzer",
+        waiting_stage="analyze",
     )
     assert runtime.consumer is not None
     runtime.consumer.subscribe(

@@ -20,7 +20,7 @@ from etsygen_gateway.handlers import (
 )
 from etsygen_gateway.metrics import SERVICE
 from etsygen_gateway.service_layer.operations import system_health
-from etsygen_gateway.service_layer.stalls import redrive_after_broker_loss, sweep_stalled
+from etsygen_gateway.service_layer.stalls import pace_of, redrive_after_broker_loss, sweep_stalled
 from etsygen_gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -80,9 +80,7 @@ def wire(settings: GatewaySettings) -> tuple[ServiceRuntime, Gateway]:
         while True:
             await asyncio.sleep(g.stall_sweep_s)
             try:
-                await sweep_stalled(
-                    runtime.pool, stall_after_s=g.stall_after_s, max_redrives=g.stall_max_redrives
-                )
+                await sweep_stalled(runtime.pool, pace=pace_of(g), max_redrives=g.stall_max_redrives)
             except Exception as exc:  # the next sweep tries again; a broken sweep must not stop the gateway
                 log.warning("stalled-keyword sweep failed", extra={"error": repr(exc)})
 

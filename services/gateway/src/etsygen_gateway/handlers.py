@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from etsygen_common import contracts
 from etsygen_common.contracts import (
     DEADLETTER,
+    KeywordWaiting,
     ListingPublished,
     ListingsScraped,
     ProductGenerated,
@@ -39,6 +40,7 @@ from etsygen_gateway.adapters import readmodels
 from etsygen_gateway.adapters.jobs import as_uuid
 from etsygen_gateway.adapters.live import LiveNotice, notify
 from etsygen_gateway.domain.deadletters import from_record
+from etsygen_gateway.domain.deadlines import stage_of
 from etsygen_gateway.domain.jobs import (
     TERMINAL_JOB,
     TERMINAL_KEYWORD,
@@ -195,6 +197,45 @@ class Projections:
             )
         await self._done(ctx, event.owner_id, ["products", "jobs"], job_id=event.job_id)
 
+    async def keyword_waiting(self, ctx: HandlerContext, event: KeywordWaiting) -> None:
+        """A stage holds the keyword back for a known reason: show why and until when (the stall sweep waits
+        for it too). A late notice from a stage the keyword has left, or for a finished job, does nothing."""
+        owner_id = _owner(event.owner_id)
+        conn = ctx.conn
+        job = await repo.job_owner(conn, event.job_id)  # locks the job, as every projection does
+        if job is None or job[0] != owner_id or job[1] in TERMINAL_JOB:
+            return
+        found = await repo.lock_keyword(conn, event.job_id, event.keyword)
+        if found is None:
+            return
+        progress, status = found
+        stage = stage_of(progress.scrape, progress.analyze, progress.generate)
+        if status in TERMINAL_KEYWORD or stage != event.stage:
+            return
+        noted = await repo.set_waiting(
+            conn,
+            event.job_id,
+            event.keyword,
+            reason=event.reason,
+            detail=event.detail,
+            resume_at=event.resume_at,
+        )
+        if not noted:
+            return
+        await repo.insert_event(
+            conn,
+            event.job_id,
+            "keyword.waiting",
+            keyword=event.keyword,
+            detail={
+                "stage": event.stage,
+                "reason": event.reason,
+                "detail": event.detail,
+                "resume_at": event.resume_at.isoformat(),
+            },
+        )
+        await self._done(ctx, owner_id, ["jobs"], job_id=event.job_id)
+
     async def _outcome(
         self,
         ctx: HandlerContext,
@@ -280,6 +321,7 @@ def subscribe_projections(consumer: Any, projections: Projections) -> None:
     consumer.subscribe(contracts.PRODUCTS_GENERATED, ProductGenerated, projections.product_generated)
     consumer.subscribe(contracts.PRODUCTS_REJECTED, ProductRejected, projections.product_rejected)
     consumer.subscribe(contracts.LISTINGS_PUBLISHED, ListingPublished, projections.listing_published)
+    consumer.subscribe(contracts.KEYWORD_WAITING, KeywordWaiting, projections.keyword_waiting)
 
 
 class DeadLetterStore:

@@ -53,8 +53,27 @@ class GatewaySection(SettingsSection, frozen=True, kw_only=True):
         float, doc("Seconds between health reports on /v1/health/live-stream", gt=0)
     ] = 5.0
     stall_after_s: Annotated[
-        float, doc("Seconds without progress after which an unfinished keyword counts as stalled", gt=0)
+        float,
+        doc(
+            "Upper bound of a stage's deadline: seconds without progress after which an unfinished keyword"
+            " counts as stalled at the latest, unless a consumer said it waits longer for a known reason",
+            gt=0,
+        ),
     ] = 900.0
+    deadline_etsy_call_s: Annotated[
+        float, doc("Seconds one Etsy call takes at the expected pace (scrape deadlines)", gt=0)
+    ] = 0.25
+    deadline_review_calls: Annotated[
+        int, doc("Etsy review calls a keyword's scrape makes (the scraper's SCRAPER_TOP_N_REVIEWS)", ge=0)
+    ] = 20
+    deadline_analysis_s: Annotated[float, doc("Seconds the analyzer is given to score a keyword", gt=0)] = (
+        30.0
+    )
+    deadline_ai_call_s: Annotated[float, doc("Seconds one AI call may take (AI_TIMEOUT_S)", gt=0)] = 30.0
+    deadline_ai_attempts: Annotated[int, doc("AI attempts per concept (AI_MAX_ATTEMPTS)", ge=1)] = 3
+    deadline_margin_s: Annotated[
+        float, doc("Seconds added to every stage deadline and to a waiting keyword's resume time", ge=0)
+    ] = 120.0
     stall_max_redrives: Annotated[
         int, doc("Times a stalled keyword is re-driven before it fails with a reason", ge=0)
     ] = 2

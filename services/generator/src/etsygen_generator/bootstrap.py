@@ -76,6 +76,7 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
         migrations_dir=MIGRATIONS,
         default_port=DEFAULT_PORT,
         group="etsygen-generator",
+        waiting_stage="generate",
     )
     assert runtime.consumer is not None
     # A re-drive of a niche already generated re-emits its stored outcomes: no second AI call, no new product.

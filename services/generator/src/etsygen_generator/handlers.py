@@ -170,7 +170,7 @@ class TrendScoredHandler:
                 generate_valid_concept, self._provider, request, max_attempts=self._max_attempts
             )
         except BreakerOpenError as exc:
-            raise PauseConsumption(max(exc.retry_after, 0.5), str(exc)) from exc
+            raise PauseConsumption(max(exc.retry_after, 0.5), str(exc), cause="breaker_open") from exc
         except InvalidConceptError as exc:
             return _Outcome(
                 index=index,

@@ -78,6 +78,7 @@ def build_app(settings: ScraperSettings) -> ServiceRuntime:
         migrations_dir=MIGRATIONS,
         default_port=DEFAULT_PORT,
         group="etsygen-scraper",
+        waiting_stage="scrape",
     )
     http = _instrumented_http(settings)
     client = EtsyClient(

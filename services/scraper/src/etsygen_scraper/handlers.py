@@ -112,15 +112,19 @@ class KeywordScrapeHandler:
                 review_window_days=self._window,
             )
         except BreakerOpenError as exc:
-            raise PauseConsumption(max(exc.retry_after, 0.5), str(exc)) from exc
+            raise PauseConsumption(max(exc.retry_after, 0.5), str(exc), cause="breaker_open") from exc
         except EtsyDailyBudgetExhausted as exc:
             BUDGET_PAUSES.labels(SERVICE).inc()
             log.warning(
                 "daily budget exhausted; pausing", extra={"keyword": event.keyword, "detail": str(exc)}
             )
-            raise PauseConsumption(self._budget_pause, f"daily budget exhausted: {exc}") from exc
+            raise PauseConsumption(
+                self._budget_pause, f"daily budget exhausted: {exc}", cause="daily_budget"
+            ) from exc
         except EtsyRateLimited as exc:
-            raise PauseConsumption(float(exc.retry_after or 1.0), f"Etsy rate limit: {exc}") from exc
+            raise PauseConsumption(
+                float(exc.retry_after or 1.0), f"Etsy rate limit: {exc}", cause="rate_limited"
+            ) from exc
         except EtsyMalformedResponse as exc:
             raise FatalError(f"malformed Etsy response for {event.keyword!r}: {exc}") from exc
         except (EtsyAuthError, EtsyInvalidRequest, EtsyNotFound) as exc:

@@ -11,6 +11,7 @@ from typing import Final
 import msgspec
 
 from etsygen_common.contracts.base import Event, Money, Range
+from etsygen_common.contracts.keywords import KeywordWaiting, WaitingReason
 from etsygen_common.contracts.listings import (
     FetchMetadata,
     ListingPublished,
@@ -59,6 +60,7 @@ PUBLISH_REQUESTED: Final = "etsygen.products.publish-requested.v1"
 LISTINGS_PUBLISHED: Final = "etsygen.listings.published.v1"
 DEADLETTER: Final = "etsygen.deadletter.v1"
 BROKER_HEARTBEAT: Final = "etsygen.broker.heartbeat.v1"
+KEYWORD_WAITING: Final = "etsygen.keyword.waiting.v1"
 
 TOPICS: Final[dict[str, Topic]] = {
     t.name: t
@@ -112,6 +114,12 @@ TOPICS: Final[dict[str, Topic]] = {
             description="A draft listing was created on the marketplace.",
         ),
         Topic(
+            name=KEYWORD_WAITING,
+            body=KeywordWaiting,
+            producer="scraper, analyzer, generator",
+            description="A stage holds a keyword back for a known reason until a resume time (best-effort).",
+        ),
+        Topic(
             name=BROKER_HEARTBEAT,
             body=None,
             producer="gateway",
@@ -146,6 +154,7 @@ __all__ = [
     "DEADLETTER",
     "EVENT_TOPIC",
     "KEYWORD_SCRAPE_REQUESTED",
+    "KEYWORD_WAITING",
     "LISTINGS_PUBLISHED",
     "LISTINGS_SCRAPED",
     "PRODUCTS_GENERATED",
@@ -162,6 +171,7 @@ __all__ = [
     "FetchMetadata",
     "GenerationOptions",
     "KeywordScrapeRequested",
+    "KeywordWaiting",
     "ListingPublished",
     "ListingSample",
     "ListingsScraped",
@@ -180,5 +190,6 @@ __all__ = [
     "Topic",
     "TrendScored",
     "ValidationReport",
+    "WaitingReason",
     "topic_of",
 ]

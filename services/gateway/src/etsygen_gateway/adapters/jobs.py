@@ -23,6 +23,7 @@ from etsygen_gateway.domain.views import (
     JobView,
     KeywordView,
     StageView,
+    WaitingView,
 )
 
 _JOB_COLUMNS = """id, status, status_reason, marketplace, listing_budget, generation, keyword_count,
@@ -65,6 +66,11 @@ def _keyword(row: Any) -> KeywordView:
         rejected=row["rejected"],
         error=row["error"],
         trend_id=row["trend_id"],
+        waiting=WaitingView(
+            reason=row["waiting_reason"], detail=row["waiting_detail"] or "", resume_at=row["resume_at"]
+        )
+        if row["waiting_reason"] is not None and row["resume_at"] is not None
+        else None,
     )
 
 
@@ -148,7 +154,7 @@ async def get_job_detail(conn: Any, owner_id: str, job_id: str) -> JobDetail | N
     if job is None:
         return None
     columns = """keyword, status, scrape_status, analyze_status, generate_status, expected_concepts,
-                 generated, rejected, error, trend_id, position"""
+                 generated, rejected, error, trend_id, position, waiting_reason, waiting_detail, resume_at"""
     rows = await conn.fetch(
         f"""SELECT {columns} FROM job_keywords WHERE job_id = $1
             UNION ALL
@@ -302,7 +308,7 @@ async def save_keyword(
         """UPDATE job_keywords SET status = $3, scrape_status = $4, analyze_status = $5,
                generate_status = $6, expected_concepts = $7, generated = $8, rejected = $9,
                failed_outcomes = $10, error = coalesce($11, error), trend_id = coalesce($12, trend_id),
-               updated_at = now()
+               updated_at = now(), waiting_reason = NULL, waiting_detail = NULL, resume_at = NULL
            WHERE job_id = $1 AND keyword = $2""",
         uuid.UUID(job_id),
         keyword,
@@ -317,6 +323,24 @@ async def save_keyword(
         error,
         trend_id,
     )
+
+
+async def set_waiting(
+    conn: Any, job_id: str, keyword: str, *, reason: str, detail: str, resume_at: datetime
+) -> bool:
+    """Note why an unfinished keyword waits and until when (not progress: ``updated_at`` stays). False when
+    the keyword is finished or its resume time has passed already (a late notice changes nothing)."""
+    updated = await conn.execute(
+        """UPDATE job_keywords SET waiting_reason = $3, waiting_detail = $4, resume_at = $5
+           WHERE job_id = $1 AND keyword = $2 AND $5 > now()
+             AND status NOT IN ('succeeded', 'partially_failed', 'failed')""",
+        uuid.UUID(job_id),
+        keyword,
+        reason,
+        detail,
+        resume_at,
+    )
+    return bool(updated != "UPDATE 0")
 
 
 async def add_outcome(

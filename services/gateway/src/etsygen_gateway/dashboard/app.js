@@ -68,6 +68,20 @@ async function loadJobs() {
   }
 }
 
+const WAITING_REASONS = {
+  breaker_open: "a service it needs is failing (circuit breaker open)",
+  daily_budget: "Etsy daily budget used up",
+  rate_limited: "Etsy rate limit",
+  retry_pending: "a retry not yet due",
+  database_unavailable: "the database is unreachable",
+  dependency_unavailable: "a service it needs is unavailable",
+};
+
+function waitingText(waiting) {
+  const at = new Date(waiting.resume_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return `waiting: ${WAITING_REASONS[waiting.reason] || waiting.reason} — resumes about ${at}`;
+}
+
 function renderJob(detail) {
   $("#job-detail").hidden = false;
   $("#job-id").textContent = detail.job.id;
@@ -82,6 +96,13 @@ function renderJob(detail) {
     row.append(cell(k.keyword), cell(k.stages.scrape), cell(k.stages.analyze), cell(k.stages.generate),
       document.createElement("td"));
     row.children[4].append(badge(k.status));
+    if (k.waiting) {
+      const note = document.createElement("div");
+      note.className = "waiting";
+      note.textContent = waitingText(k.waiting);
+      note.title = k.waiting.detail;
+      row.children[4].append(note);
+    }
     body.append(row);
   }
 }

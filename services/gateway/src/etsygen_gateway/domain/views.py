@@ -18,6 +18,7 @@ from etsygen_common.contracts import (
     ProductConcept,
     ProviderUsage,
     ValidationReport,
+    WaitingReason,
 )
 from etsygen_gateway.domain.trends import FactorExplanation
 
@@ -63,6 +64,14 @@ class StageView(msgspec.Struct, frozen=True, kw_only=True):
     generate: str
 
 
+class WaitingView(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a keyword waits and until when, as a stage reported it (cleared by the keyword's next progress)."""
+
+    reason: WaitingReason
+    detail: str
+    resume_at: datetime
+
+
 class KeywordView(msgspec.Struct, frozen=True, kw_only=True):
     """One keyword of a job with its per-stage progress."""
 
@@ -74,6 +83,7 @@ class KeywordView(msgspec.Struct, frozen=True, kw_only=True):
     rejected: int
     error: str | None = None
     trend_id: str | None = None
+    waiting: WaitingView | None = None
 
 
 class JobView(msgspec.Struct, frozen=True, kw_only=True):

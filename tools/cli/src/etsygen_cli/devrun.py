@@ -144,7 +144,7 @@ def run_dev(data_dir: Path, gateway_port: int, *, simulator_access_log: bool = F
             kafka.start()
             standins.append(kafka)
             env["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap
-            _say(f"started Tansu (Kafka) on {kafka.bootstrap}, memory storage")
+            _say(f"started Tansu (Kafka) on {kafka.bootstrap}, memory storage (empty at every start)")
         if not env.get("ETSY_API_KEY"):
             port = free_port()
             sup.spawn(

@@ -51,10 +51,11 @@ OUTBOX_BATCH_SECONDS = histogram(
 )
 EVENTS_CONSUMED = counter(
     "etsygen_events_consumed",
-    "Events handled by consumers, by outcome",
+    "Events handled by consumers, by outcome: ok (handled and committed), duplicate (seen before, skipped), "
+    "retried (handed to the next retry topic), deadlettered (handed to the dead-letter topic)",
     unit="events",
     owners=SERVICES,
-    labels={"topic": TOPIC, "outcome": ("ok", "duplicate")},
+    labels={"topic": TOPIC, "outcome": ("ok", "duplicate", "retried", "deadlettered")},
     note=APPEARS_ON_EVENT,
 )
 HANDLER_SECONDS = histogram(

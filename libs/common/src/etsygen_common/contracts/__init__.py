@@ -31,7 +31,14 @@ from etsygen_common.contracts.products import (
     ValidationReport,
 )
 from etsygen_common.contracts.research import GenerationOptions, KeywordScrapeRequested, ResearchRequested
-from etsygen_common.contracts.trends import Estimate, FactorScore, Momentum, PriceBand, TrendScored
+from etsygen_common.contracts.trends import (
+    Estimate,
+    FactorScore,
+    Momentum,
+    PriceBand,
+    Relevance,
+    TrendScored,
+)
 
 RETENTION_DEFAULT_MS: Final = 7 * 24 * 3600 * 1000
 """A week: consumers are back from any outage long before, and the outbox keeps what was never sent."""
@@ -185,6 +192,7 @@ __all__ = [
     "ProviderUsage",
     "PublishRequested",
     "Range",
+    "Relevance",
     "ResearchRequested",
     "ShopSample",
     "Topic",

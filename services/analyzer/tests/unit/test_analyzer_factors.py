@@ -114,24 +114,51 @@ def test_no_rating_scores_zero(rating: float | None) -> None:
 # --- competition ---
 
 
-@pytest.mark.parametrize("listings_per_sale", [20.0, 30.0, 60.0])
-def test_competition_inside_optimal_band_scores_one(listings_per_sale: float) -> None:
+# The seed's 20-60 band rewarded 20-60 listings per sale and punished fewer, so an under-supplied niche
+# scored worst. Competition is now monotone: at or below 20 listings per sale it does not hurt, at or above 60
+# it is as bad as it gets, smooth in between.
+
+
+@pytest.mark.parametrize("listings_per_sale", [0.0, 0.3, 1.0, 3.0, 10.0, 19.9, 20.0])
+def test_little_competition_per_sale_does_not_hurt(listings_per_sale: float) -> None:
     assert competition_factor(listings_per_sale, COMPETITION) == 1.0
 
 
-@pytest.mark.parametrize("listings_per_sale", [2.0, 10.0, 19.0, 61.0, 120.0, 1000.0])
-def test_competition_outside_optimal_band_scores_lower(listings_per_sale: float) -> None:
+@pytest.mark.parametrize("listings_per_sale", [60.0, 61.0, 120.0, 1000.0, 1e12])
+def test_a_crowded_niche_scores_zero_on_competition(listings_per_sale: float) -> None:
+    assert competition_factor(listings_per_sale, COMPETITION) == 0.0
+
+
+@pytest.mark.parametrize("listings_per_sale", [21.0, 30.0, 40.0, 59.0])
+def test_competition_between_comfortable_and_crowded_scores_between(listings_per_sale: float) -> None:
     assert 0.0 < competition_factor(listings_per_sale, COMPETITION) < 1.0
 
 
-def test_competition_falls_the_further_from_the_band_on_either_side() -> None:
-    crowded = [competition_factor(ratio, COMPETITION) for ratio in (61.0, 90.0, 200.0, 800.0)]
-    thin = [competition_factor(ratio, COMPETITION) for ratio in (19.0, 10.0, 5.0, 1.0)]
-    assert crowded == sorted(crowded, reverse=True)
-    assert thin == sorted(thin, reverse=True)
+def test_competition_falls_as_listings_per_sale_grow() -> None:
+    values = [
+        competition_factor(ratio, COMPETITION) for ratio in (1.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0, 90.0)
+    ]
+    assert values == sorted(values, reverse=True)
+    assert len(set(values[1:7])) == 6  # strictly falling between the two ends
 
 
-@pytest.mark.parametrize("listings_per_sale", [None, 0.0, math.inf, math.nan])
+def test_competition_is_smooth_at_both_ends() -> None:
+    assert competition_factor(20.01, COMPETITION) == pytest.approx(1.0, abs=1e-4)
+    assert competition_factor(59.99, COMPETITION) == pytest.approx(0.0, abs=1e-4)
+    # Halfway in log terms (the geometric mean of the ends) is halfway down.
+    assert competition_factor(math.sqrt(20.0 * 60.0), COMPETITION) == pytest.approx(0.5)
+
+
+@given(
+    st.floats(min_value=0.0, max_value=1e9, allow_nan=False),
+    st.floats(min_value=0.0, max_value=1e9, allow_nan=False),
+)
+def test_competition_is_monotone_less_supply_per_sale_is_never_worse(first: float, second: float) -> None:
+    fewer, more = sorted((first, second))
+    assert competition_factor(fewer, COMPETITION) >= competition_factor(more, COMPETITION)
+
+
+@pytest.mark.parametrize("listings_per_sale", [None, math.inf, math.nan])
 def test_competition_without_demand_scores_zero(listings_per_sale: float | None) -> None:
     assert competition_factor(listings_per_sale, COMPETITION) == 0.0
 

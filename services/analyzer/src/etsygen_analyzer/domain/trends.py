@@ -35,6 +35,7 @@ def to_trend_scored(event: ListingsScraped, result: NicheAssessment, *, snapshot
         min_score=options.min_score,
         max_risk=options.max_risk,
         attempt=event.attempt,
+        relevance=result.relevance,
     )
 
 

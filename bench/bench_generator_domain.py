@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from etsygen_common.contracts.trends import PriceBand
-from etsygen_generator.adapters.providers import BuiltinProvider, ConceptRequest, generate_valid_concept
+from etsygen_generator.adapters.providers import BuiltinProvider, ConceptRequest
 from etsygen_generator.domain.compose import NicheBrief, compose
 from etsygen_generator.domain.validator import validate
+from etsygen_generator.service_layer.generation import generate_valid_concept
 
 WORDS = [
     "cat", "dog", "mug", "mugs", "candle", "candles", "boho", "vintage", "minimalist", "gift",

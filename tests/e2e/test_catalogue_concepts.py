@@ -12,9 +12,10 @@ from etsygen_analyzer.domain.config import default_config
 from etsygen_analyzer.domain.scoring import score_niche
 from etsygen_common.contracts import ProductConcept, TrendScored
 from etsygen_generator.adapters.etsy_drafts import EtsyDraftClient
-from etsygen_generator.adapters.providers import ConceptRequest, build_provider, generate_valid_concept
+from etsygen_generator.adapters.providers import ConceptRequest, build_provider
 from etsygen_generator.domain.guards import BrandBlocklist, check_brands, without_brand_evidence
 from etsygen_generator.domain.validator import validate
+from etsygen_generator.service_layer.generation import generate_valid_concept
 from etsygen_scraper.adapters.etsy_client import EtsyClient
 from etsygen_scraper.adapters.fetcher import fetch_keyword
 from etsygen_scraper.domain.normalize import to_listings_scraped

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import time
-from datetime import datetime
 
 from etsygen_analyzer.adapters import repository
 from etsygen_analyzer.domain.config import ScoringConfig
 from etsygen_analyzer.domain.scoring import score_niche
+from etsygen_analyzer.domain.trends import failed_trend_scored, observed_at, to_trend_scored
 from etsygen_analyzer.metrics import ANALYSIS_SECONDS, REVENUE, SCORES, SERVICE
-from etsygen_common.contracts import GenerationOptions, ListingsScraped, TrendScored
+from etsygen_common.contracts import ListingsScraped, TrendScored
 from etsygen_common.envelope import deterministic_id
 from etsygen_common.kafka import HandlerContext
 
@@ -29,56 +29,20 @@ class ListingsScrapedHandler:
         """
         trend_id = deterministic_id("trend", ctx.event_id)
         if event.status != "ok":
-            ctx.emit(
-                TrendScored(
-                    job_id=event.job_id,
-                    owner_id=event.owner_id,
-                    keyword=event.keyword,
-                    marketplace=event.marketplace,
-                    status="failed",
-                    error=event.error or "scrape failed",
-                    generation_enabled=False,
-                    attempt=event.attempt,
-                ),
-                event_id=trend_id,
-            )
+            ctx.emit(failed_trend_scored(event), event_id=trend_id)
             return
         started = time.perf_counter()
-        observed_at = _observed_at(event)
+        observed = observed_at(event, received_at=time.time())
         history = await repository.load_history(
             ctx.conn, event.marketplace, event.keyword, self._history_limit
         )
-        result = score_niche(event, self._config, history, observed_at=observed_at)
-        options = event.generation or GenerationOptions()  # the job's choice, passed along by the scraper
-        trend = TrendScored(
-            job_id=event.job_id,
-            owner_id=event.owner_id,
-            keyword=event.keyword,
-            marketplace=event.marketplace,
-            score=result.score,
-            confidence=result.confidence,
-            risk=result.risk,
-            factors=result.factors,
-            estimates=result.estimates,
-            momentum=result.momentum,
-            price_band=result.price_band,
-            top_tags=result.top_tags,
-            top_title_phrases=result.top_title_phrases,
-            listing_count=result.listing_count,
-            total_count=result.total_count,
-            synthetic=bool(event.fetch and event.fetch.synthetic),
-            snapshot_id=trend_id,
-            generation_enabled=options.enabled,
-            concepts_per_niche=options.concepts_per_niche,
-            min_score=options.min_score,
-            max_risk=options.max_risk,
-            attempt=event.attempt,
-        )
+        result = score_niche(event, self._config, history, observed_at=observed)
+        trend = to_trend_scored(event, result, snapshot_id=trend_id)
         await repository.insert_snapshot(
             ctx.conn,
             snapshot_id=trend_id,
             event_id=ctx.event_id,
-            observed_at=observed_at,
+            observed_at=observed,
             sales_mid=result.snapshot.sales_mid,
             trend=trend,
         )
@@ -96,12 +60,3 @@ def _observe(trend: TrendScored, seconds: float) -> None:
             REVENUE.labels(SERVICE, trend.risk, currency).observe(
                 (estimate.range.low + estimate.range.high) / 2
             )
-
-
-def _observed_at(event: ListingsScraped) -> float:
-    if event.fetch is not None:
-        try:
-            return datetime.fromisoformat(event.fetch.finished_at).timestamp()
-        except ValueError:
-            pass
-    return time.time()

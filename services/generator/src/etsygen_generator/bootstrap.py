@@ -9,7 +9,6 @@ from etsygen_common.breaker import Breaker
 from etsygen_common.runtime import ServiceRuntime
 from etsygen_generator.adapters.etsy_drafts import EtsyDraftClient
 from etsygen_generator.adapters.providers import (
-    InvalidConceptError,
     ProviderAuthError,
     ProviderConfig,
     ProviderRequestError,
@@ -18,6 +17,10 @@ from etsygen_generator.adapters.providers import (
 from etsygen_generator.domain.guards import AIBudget, BrandBlocklist, DuplicateThresholds
 from etsygen_generator.handlers import PublishHandler, TrendScoredHandler
 from etsygen_generator.metrics import SERVICE
+from etsygen_generator.service_layer.concepts import ConceptGeneration
+from etsygen_generator.service_layer.generation import InvalidConceptError
+from etsygen_generator.service_layer.products import ProductStore
+from etsygen_generator.service_layer.publishing import Publishing
 from etsygen_generator.settings import GeneratorSettings
 
 DEFAULT_PORT = 8103
@@ -53,21 +56,21 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
         exclude=(InvalidConceptError, ProviderAuthError, ProviderRequestError),
     )
     g = settings.guards
-    concepts = TrendScoredHandler(
+    generation = ConceptGeneration(
         provider,
         breaker,
         blocklist=BrandBlocklist.starter(extra_terms=g.blocklist_extra, allowed_terms=g.blocklist_allowed),
-        thresholds=DuplicateThresholds(
-            title=g.duplicate_title, tags=g.duplicate_tags, combined=g.duplicate_combined
-        ),
         budget=AIBudget(
             max_tokens_per_day=g.daily_token_budget, max_cost_usd_per_day=g.daily_cost_budget_usd
         ),
         max_attempts=p.max_attempts,
     )
+    store = ProductStore(
+        DuplicateThresholds(title=g.duplicate_title, tags=g.duplicate_tags, combined=g.duplicate_combined)
+    )
     d = settings.drafts
     drafts = EtsyDraftClient(d.api_key, base_url=d.base_url) if d.api_key else None
-    publishing = PublishHandler(
+    publishing = Publishing(
         drafts, user_id=d.seller_user_id, refresh_token=d.seller_refresh_token, taxonomy_id=d.taxonomy_id
     )
     runtime = ServiceRuntime(
@@ -80,14 +83,21 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
     )
     assert runtime.consumer is not None
     # A re-drive of a niche already generated re-emits its stored outcomes: no second AI call, no new product.
-    runtime.consumer.subscribe(contracts.TRENDS_SCORED, contracts.TrendScored, concepts, replay_redrives=True)
-    runtime.consumer.subscribe(contracts.PUBLISH_REQUESTED, contracts.PublishRequested, publishing)
+    runtime.consumer.subscribe(
+        contracts.TRENDS_SCORED,
+        contracts.TrendScored,
+        TrendScoredHandler(generation, store),
+        replay_redrives=True,
+    )
+    runtime.consumer.subscribe(
+        contracts.PUBLISH_REQUESTED, contracts.PublishRequested, PublishHandler(publishing)
+    )
     runtime.extra_topics.extend(
         [contracts.PRODUCTS_GENERATED, contracts.PRODUCTS_REJECTED, contracts.LISTINGS_PUBLISHED]
     )
 
     async def started(rt: ServiceRuntime) -> None:
-        concepts.pool = rt.pool
+        generation.pool = rt.pool
         publishing.pool = rt.pool
         breaker.attach_redis(rt.redis)
 

@@ -23,17 +23,18 @@ from etsygen_common.testing.plugin import wait_until
 from etsygen_generator.adapters.providers import (
     ConceptProvider,
     ConceptRequest,
-    InvalidConceptError,
     ProviderAuthError,
     ProviderConfig,
     ProviderRequestError,
     ProviderServerError,
     build_provider,
-    generate_valid_concept,
 )
 from etsygen_generator.domain.compose import NicheBrief
 from etsygen_generator.domain.guards import AIBudget, BrandBlocklist, DuplicateThresholds
 from etsygen_generator.handlers import TrendScoredHandler
+from etsygen_generator.service_layer.concepts import ConceptGeneration
+from etsygen_generator.service_layer.generation import InvalidConceptError, generate_valid_concept
+from etsygen_generator.service_layer.products import ProductStore
 from etsygen_generator.simulators.ai_server import FakeAIServer
 
 pytestmark = pytest.mark.integration
@@ -135,12 +136,10 @@ async def test_a_failed_trial_reopens_it_and_the_handler_pauses_instead_of_faili
 ) -> None:
     breaker = _breaker(provider)
     handler = TrendScoredHandler(
-        provider,
-        breaker,
-        blocklist=BrandBlocklist.starter(),
-        thresholds=DuplicateThresholds(),
-        budget=AIBudget(),
-        max_attempts=3,
+        ConceptGeneration(
+            provider, breaker, blocklist=BrandBlocklist.starter(), budget=AIBudget(), max_attempts=3
+        ),
+        ProductStore(DuplicateThresholds()),
     )
     trend = TrendScored(
         job_id="job-1", owner_id="owner-1", keyword="boho plant pot", score=0.9, confidence=0.8, risk="low"

@@ -26,6 +26,8 @@ from etsygen_generator.adapters.repository import products_after
 from etsygen_generator.bootstrap import MIGRATIONS
 from etsygen_generator.domain.guards import AIBudget, BrandBlocklist, DuplicateThresholds
 from etsygen_generator.handlers import TrendScoredHandler
+from etsygen_generator.service_layer.concepts import ConceptGeneration
+from etsygen_generator.service_layer.products import ProductStore
 
 pytestmark = pytest.mark.integration
 
@@ -44,15 +46,15 @@ async def pool(make_settings: Any, schema: str) -> AsyncIterator[Any]:
 
 
 def _handler(pool: Any) -> TrendScoredHandler:
-    return TrendScoredHandler(
+    generation = ConceptGeneration(
         build_provider("builtin"),
         Breaker(f"ai-builtin-{uuid.uuid4().hex[:6]}", service="generator"),
         blocklist=BrandBlocklist.starter(),
-        thresholds=DuplicateThresholds(),
         budget=AIBudget(),
         max_attempts=2,
         pool=pool,
     )
+    return TrendScoredHandler(generation, ProductStore(DuplicateThresholds()))
 
 
 def _trend(owner: str, keyword: str = "boho plant pot") -> TrendScored:

@@ -16,8 +16,6 @@ import pytest
 from etsygen_generator.adapters.providers import (
     ConceptProvider,
     ConceptRequest,
-    GeneratedConcept,
-    InvalidConceptError,
     ProviderAuthError,
     ProviderBadOutput,
     ProviderConfig,
@@ -25,10 +23,14 @@ from etsygen_generator.adapters.providers import (
     ProviderServerError,
     ProviderTimeout,
     build_provider,
-    generate_valid_concept,
 )
 from etsygen_generator.domain.compose import NicheBrief
 from etsygen_generator.domain.validator import VIOLATION_CODES, validate
+from etsygen_generator.service_layer.generation import (
+    GeneratedConcept,
+    InvalidConceptError,
+    generate_valid_concept,
+)
 from etsygen_generator.simulators.ai_server import INJECTABLE_VIOLATIONS, FakeAIServer
 
 API_KEY = "test-key"

@@ -11,15 +11,14 @@ from etsygen_common.contracts.products import ProductConcept, ProviderUsage
 from etsygen_generator.adapters.providers import (
     BuiltinProvider,
     ConceptRequest,
-    InvalidConceptError,
     ProviderBadOutput,
     ProviderError,
     ProviderResult,
     ProviderServerError,
-    generate_valid_concept,
 )
 from etsygen_generator.domain.compose import NicheBrief, compose
 from etsygen_generator.domain.validator import validate
+from etsygen_generator.service_layer.generation import InvalidConceptError, generate_valid_concept
 
 NICHE = NicheBrief(
     keyword="boho plant pot", top_tags=["plant pot", "planter"], top_title_phrases=["boho pot"]

@@ -1,7 +1,8 @@
 """Concept providers: one async interface over the built-in composer and AI APIs.
 
-The generator handler uses :func:`build_provider` and :func:`generate_valid_concept`; the rest is exported for
-tests and typing.
+The composition root uses :func:`build_provider`; the service layer calls a provider only through
+:func:`etsygen_generator.service_layer.generation.generate_valid_concept`. The rest is exported for tests and
+typing.
 """
 
 from etsygen_generator.adapters.providers.anthropic import AnthropicProvider
@@ -24,23 +25,14 @@ from etsygen_generator.adapters.providers.factory import (
     build_provider,
     canonical_provider_name,
 )
-from etsygen_generator.adapters.providers.loop import (
-    DEFAULT_MAX_ATTEMPTS,
-    GeneratedConcept,
-    InvalidConceptError,
-    generate_valid_concept,
-)
 from etsygen_generator.adapters.providers.openai_compat import OpenAICompatProvider
 
 __all__ = [
-    "DEFAULT_MAX_ATTEMPTS",
     "PROVIDER_NAMES",
     "AnthropicProvider",
     "BuiltinProvider",
     "ConceptProvider",
     "ConceptRequest",
-    "GeneratedConcept",
-    "InvalidConceptError",
     "OpenAICompatProvider",
     "ProviderAuthError",
     "ProviderBadOutput",
@@ -53,5 +45,4 @@ __all__ = [
     "ProviderTimeout",
     "build_provider",
     "canonical_provider_name",
-    "generate_valid_concept",
 ]

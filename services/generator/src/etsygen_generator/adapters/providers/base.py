@@ -73,7 +73,7 @@ class ProviderResult(msgspec.Struct, frozen=True, kw_only=True):
 class ProviderError(Exception):
     """Base of every provider failure.
 
-    ``spent`` is filled in by :func:`~etsygen_generator.adapters.providers.loop.generate_valid_concept` with
+    ``spent`` is filled in by :func:`~etsygen_generator.service_layer.generation.generate_valid_concept` with
     what earlier attempts of the same generation had already cost, so budgets count it.
     """
 

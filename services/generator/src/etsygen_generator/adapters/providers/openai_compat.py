@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import httpx
 import msgspec
 
 from etsygen_common.contracts.products import ProductConcept
-from etsygen_generator.adapters.providers.base import ConceptRequest, ProviderBadOutput, ProviderResult
+from etsygen_generator.adapters.providers.base import ConceptRequest, ProviderBadOutput
 from etsygen_generator.adapters.providers.prompting import (
     CONCEPT_JSON_SCHEMA,
     SCHEMA_NAME,
@@ -16,7 +15,7 @@ from etsygen_generator.adapters.providers.prompting import (
     decode_concept,
     user_message,
 )
-from etsygen_generator.adapters.providers.transport import post_json, priced_result
+from etsygen_generator.adapters.providers.transport import HttpConceptProvider
 
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 
@@ -42,36 +41,14 @@ class _Completion(msgspec.Struct):
     model: str | None = None
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(HttpConceptProvider[_Completion]):
     """POST ``{base_url}/chat/completions`` with a strict JSON schema as ``response_format``."""
 
-    billable = True
-
-    def __init__(
-        self,
-        *,
-        model: str,
-        base_url: str = DEFAULT_BASE_URL,
-        api_key: str | None = None,
-        prompt_price_per_1k: float = 0.0,
-        completion_price_per_1k: float = 0.0,
-        timeout_s: float = 30.0,
-        temperature: float | None = None,
-        max_output_tokens: int | None = None,
-        name: str = "openai_compat",
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self.name = name
-        self.model = model
-        self._url = f"{base_url.rstrip('/')}/chat/completions"
-        self._api_key = api_key
-        self._prompt_price = prompt_price_per_1k
-        self._completion_price = completion_price_per_1k
-        self._temperature = temperature
-        self._max_output_tokens = max_output_tokens
-        self._owns_client = client is None
-        self._timeout = httpx.Timeout(timeout_s)
-        self._client = client or httpx.AsyncClient(timeout=self._timeout)
+    path = "/chat/completions"
+    default_base_url = DEFAULT_BASE_URL
+    default_name = "openai_compat"
+    answer_type = _Completion
+    answer_kind = "a chat completion"
 
     def request_body(self, request: ConceptRequest) -> dict[str, Any]:
         """The chat-completions request for one concept."""
@@ -92,38 +69,19 @@ class OpenAICompatProvider:
             body["max_tokens"] = self._max_output_tokens
         return body
 
-    async def generate(self, request: ConceptRequest) -> ProviderResult:
-        """One chat completion; the concept comes back unvalidated."""
-        headers = {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        response, latency_ms = await post_json(
-            self._client,
-            self._url,
-            body=self.request_body(request),
-            headers=headers,
-            provider=self.name,
-            request_timeout=self._timeout,
-        )
-        try:
-            completion = msgspec.json.decode(response.content, type=_Completion)
-        except msgspec.DecodeError as exc:
-            raise ProviderBadOutput(
-                f"invalid JSON: the response is not a chat completion: {exc}", provider=self.name
-            ) from exc
-        return priced_result(
-            lambda: self._concept(completion),
-            provider=self.name,
-            model=completion.model or self.model,
-            prompt_tokens=completion.usage.prompt_tokens,
-            completion_tokens=completion.usage.completion_tokens,
-            latency_ms=latency_ms,
-            prompt_per_1k=self._prompt_price,
-            completion_per_1k=self._completion_price,
-        )
+    def headers(self) -> dict[str, str]:
+        """A bearer token when there is a key (local servers often need none)."""
+        return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
-    def _concept(self, completion: _Completion) -> ProductConcept:
-        if not completion.choices:
+    def usage_of(self, answer: _Completion) -> tuple[str | None, int, int]:
+        """Model and token counts of a chat completion."""
+        return answer.model, answer.usage.prompt_tokens, answer.usage.completion_tokens
+
+    def concept_of(self, answer: _Completion) -> ProductConcept:
+        """The concept in the first choice's message."""
+        if not answer.choices:
             raise ProviderBadOutput("no choices in the completion", provider=self.name)
-        choice = completion.choices[0]
+        choice = answer.choices[0]
         if choice.message.refusal:
             raise ProviderBadOutput(f"the model refused: {choice.message.refusal}", provider=self.name)
         if choice.finish_reason == "length":
@@ -131,8 +89,3 @@ class OpenAICompatProvider:
         if not choice.message.content:
             raise ProviderBadOutput("empty message content", provider=self.name)
         return decode_concept(choice.message.content, provider=self.name)
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this provider created it."""
-        if self._owns_client:
-            await self._client.aclose()

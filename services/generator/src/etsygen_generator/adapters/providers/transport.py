@@ -1,18 +1,20 @@
-"""HTTP plumbing shared by the networked providers: one POST, typed errors, timing."""
+"""HTTP plumbing shared by the networked providers: one POST, typed errors, timing, and their common base."""
 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 import msgspec
 
 from etsygen_common.contracts.products import ProductConcept, ProviderUsage
 from etsygen_generator.adapters.providers.base import (
+    ConceptRequest,
     ProviderAuthError,
     ProviderBadOutput,
     ProviderRateLimited,
@@ -160,3 +162,111 @@ def priced_result(
         exc.usage = usage
         raise
     return ProviderResult.of(concept, usage)
+
+
+Answer = TypeVar("Answer")
+"""The provider's decoded response body."""
+
+
+class HttpConceptProvider(ABC, Generic[Answer]):
+    """A provider that POSTs one JSON request per concept to an AI API and reads one JSON answer.
+
+    The HTTP call, its errors, the timing and the pricing are the same for every such API; a subclass says
+    only where to send the request (:attr:`path`, :attr:`default_base_url`), how to build it
+    (:meth:`request_body`, :meth:`headers`) and how to read the answer (:attr:`answer_type`,
+    :meth:`usage_of`, :meth:`concept_of`).
+    """
+
+    billable = True
+    path: ClassVar[str]
+    """Appended to the base URL, e.g. ``/chat/completions``."""
+    default_base_url: ClassVar[str]
+    default_name: ClassVar[str]
+    default_max_output_tokens: ClassVar[int | None] = None
+    requires_api_key: ClassVar[bool] = False
+    answer_type: type[Answer]
+    answer_kind: ClassVar[str]
+    """What a successful answer is, for the error when it is not one (e.g. "a chat completion")."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        prompt_price_per_1k: float = 0.0,
+        completion_price_per_1k: float = 0.0,
+        timeout_s: float = 30.0,
+        temperature: float | None = None,
+        max_output_tokens: int | None = None,
+        name: str | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.name = name or self.default_name
+        if self.requires_api_key and not api_key:
+            raise ValueError(f"the {self.name} provider needs an API key")
+        self.model = model
+        self._url = f"{(base_url or self.default_base_url).rstrip('/')}{self.path}"
+        self._api_key = api_key
+        self._prompt_price = prompt_price_per_1k
+        self._completion_price = completion_price_per_1k
+        self._temperature = temperature
+        self._max_output_tokens = (
+            max_output_tokens if max_output_tokens is not None else self.default_max_output_tokens
+        )
+        self._owns_client = client is None
+        self._timeout = httpx.Timeout(timeout_s)
+        self._client = client or httpx.AsyncClient(timeout=self._timeout)
+
+    @abstractmethod
+    def request_body(self, request: ConceptRequest) -> dict[str, Any]:
+        """The API request for one concept."""
+
+    @abstractmethod
+    def headers(self) -> dict[str, str]:
+        """Authentication and version headers (the content type is added by :func:`post_json`)."""
+
+    @abstractmethod
+    def usage_of(self, answer: Answer) -> tuple[str | None, int, int]:
+        """The model that answered (None: not said), and the prompt and completion tokens it counted."""
+
+    @abstractmethod
+    def concept_of(self, answer: Answer) -> ProductConcept:
+        """The concept in the answer, unvalidated.
+
+        Raises:
+            ProviderBadOutput: the answer holds no usable concept.
+        """
+
+    async def generate(self, request: ConceptRequest) -> ProviderResult:
+        """One call; the concept comes back unvalidated."""
+        response, latency_ms = await post_json(
+            self._client,
+            self._url,
+            body=self.request_body(request),
+            headers=self.headers(),
+            provider=self.name,
+            request_timeout=self._timeout,
+        )
+        try:
+            answer = msgspec.json.decode(response.content, type=self.answer_type)
+        except msgspec.DecodeError as exc:
+            raise ProviderBadOutput(
+                f"invalid JSON: the response is not {self.answer_kind}: {exc}", provider=self.name
+            ) from exc
+        model, prompt_tokens, completion_tokens = self.usage_of(answer)
+        return priced_result(
+            lambda: self.concept_of(answer),
+            provider=self.name,
+            model=model or self.model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_ms=latency_ms,
+            prompt_per_1k=self._prompt_price,
+            completion_per_1k=self._completion_price,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this provider created it."""
+        if self._owns_client:
+            await self._client.aclose()

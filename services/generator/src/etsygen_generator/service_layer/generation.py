@@ -1,7 +1,8 @@
 """Ask a provider until its concept passes the validator: repair what is safe, re-ask with the rest.
 
 This is the only way the generator should obtain a concept from a provider: nothing it returns has skipped
-:func:`~etsygen_generator.domain.validator.validate`.
+:func:`~etsygen_generator.domain.validator.validate`. It orchestrates a provider (an adapter) and the pure
+validator, so it is a use case, not part of the providers.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from etsygen_common.contracts.products import ProductConcept, ProviderUsage, ValidationReport
-from etsygen_generator.adapters.providers.base import (
+from etsygen_generator.adapters.providers import (
     ConceptProvider,
     ConceptRequest,
     ProviderBadOutput,

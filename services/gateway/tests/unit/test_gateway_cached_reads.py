@@ -1,4 +1,4 @@
-"""Cached reads: a near hit fetches nothing, a miss fetches once with its arguments, absence is a 404."""
+"""Cached reads: a read fetches once with its arguments and is then a near hit; absence is a 404."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ async def test_a_miss_fetches_once_and_the_next_read_is_a_near_hit() -> None:
         return {"items": [], "limit": limit}
 
     cached = reads()
+    assert cached.near("alice", "list:1") is None
     first = await cached.read("alice", "list:1", fetch, "pool", "alice", limit=1)
+    assert cached.near("alice", "list:1") == first
     again = await cached.read("alice", "list:1", fetch, "pool", "alice", limit=1)
     assert first == again == b'{"items":[],"limit":1}'
     assert calls == [("pool", "alice", 1)]

@@ -74,7 +74,7 @@ class Catalog:
         owner = principal.user_id
         after = _after(cursor, sort)
         key = f"list:{sort}:{risk}:{min_score}:{keyword}:{job_id}:{cursor}:{limit}"
-        return await self._trends.read(
+        return self._trends.near(owner, key) or await self._trends.read(
             owner,
             key,
             repo.list_trends,
@@ -92,8 +92,9 @@ class Catalog:
     async def trend_json(self, principal: Principal, trend_id: str) -> bytes:
         """One of the caller's trends with its explanation and history, as cached JSON."""
         owner = principal.user_id
-        return await self._trends.read(
-            owner, f"one:{trend_id}", repo.get_trend, self._pool, owner, trend_id, missing="no such trend"
+        key = f"one:{trend_id}"
+        return self._trends.near(owner, key) or await self._trends.read(
+            owner, key, repo.get_trend, self._pool, owner, trend_id, missing="no such trend"
         )
 
     async def products_json(
@@ -110,7 +111,7 @@ class Catalog:
         owner = principal.user_id
         after = _after(cursor, "-created")
         key = f"list:{status}:{keyword}:{job_id}:{cursor}:{limit}"
-        return await self._products.read(
+        return self._products.near(owner, key) or await self._products.read(
             owner,
             key,
             repo.list_products,
@@ -126,9 +127,10 @@ class Catalog:
     async def product_json(self, principal: Principal, product_id: str) -> bytes:
         """One of the caller's products, as cached JSON."""
         owner = principal.user_id
-        return await self._products.read(
+        key = f"one:{product_id}"
+        return self._products.near(owner, key) or await self._products.read(
             owner,
-            f"one:{product_id}",
+            key,
             repo.get_product,
             self._pool,
             owner,

@@ -121,8 +121,9 @@ class Jobs:
     async def job_json(self, principal: Principal, job_id: str) -> bytes:
         """One of the caller's jobs with per-keyword progress, as cached JSON."""
         owner = principal.user_id
-        return await self._reads.read(
-            owner, f"one:{job_id}", repo.get_job_detail, self._pool, owner, job_id, missing="no such job"
+        key = f"one:{job_id}"
+        return self._reads.near(owner, key) or await self._reads.read(
+            owner, key, repo.get_job_detail, self._pool, owner, job_id, missing="no such job"
         )
 
     async def jobs_json(
@@ -148,7 +149,7 @@ class Jobs:
         key = f"list:{status}:{created_after and created_after.isoformat()}:" + (
             f"{created_before and created_before.isoformat()}:{cursor}:{limit}"
         )
-        return await self._reads.read(
+        return self._reads.near(owner, key) or await self._reads.read(
             owner,
             key,
             repo.list_jobs,

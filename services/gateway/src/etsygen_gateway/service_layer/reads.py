@@ -19,6 +19,14 @@ class CachedReads:
         self._namespace = namespace
         self._ttl_s = ttl_s
 
+    def near(self, owner: str, key: str) -> bytes | None:
+        """What this process read for the owner's ``key`` moments ago, without I/O (else None).
+
+        The hot path: callers try it before :meth:`read` (``reads.near(owner, key) or await
+        reads.read(...)``), so a near hit builds no loader, packs no arguments and runs no coroutine.
+        """
+        return self._cache.near(self._namespace, owner, key)
+
     async def read(
         self,
         owner: str,
@@ -30,17 +38,11 @@ class CachedReads:
     ) -> bytes:
         """The cached JSON of the owner's ``key``, else of ``fetch(*args, **kwargs)`` (then cached).
 
-        ``fetch`` is called only on a miss, and the loader around it is built only after the near cache
-        missed: a near hit, the hot path, builds nothing and runs no coroutine. With ``missing`` a fetch
-        that finds nothing is a 404 with that detail (and nothing is cached).
+        With ``missing``, a fetch that finds nothing (None) is a 404 with that detail, and nothing is cached.
 
         Raises:
             NotFoundError: ``fetch`` returned None and ``missing`` was given.
         """
-        cache, namespace = self._cache, self._namespace
-        near = cache.near(namespace, owner, key)
-        if near is not None:
-            return near
 
         async def load() -> object:
             found = await fetch(*args, **kwargs)
@@ -48,7 +50,7 @@ class CachedReads:
                 raise NotFoundError(missing)
             return found
 
-        return await cache.get_or_set(namespace, owner, key, self._ttl_s, load)
+        return await self._cache.get_or_set(self._namespace, owner, key, self._ttl_s, load)
 
     async def invalidate(self, owner: str) -> None:
         """Drop every cached read of ``owner`` in this namespace."""

@@ -27,7 +27,7 @@ from etsygen_common.runtime import ServiceRuntime
 from etsygen_common.settings import PostgresSettings
 from etsygen_common.testing.plugin import wait_until
 from etsygen_gateway.bootstrap import build_app as build_gateway
-from etsygen_gateway.service_layer.accounts import create_admin
+from etsygen_gateway.service_layer.first_admin import create_admin
 from etsygen_gateway.settings import CacheSection, GatewaySection, GatewaySettings, RateLimitSection
 from etsygen_scraper.simulator.server import running_simulator
 

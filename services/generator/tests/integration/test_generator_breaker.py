@@ -34,7 +34,7 @@ from etsygen_generator.adapters.providers import (
 from etsygen_generator.domain.compose import NicheBrief
 from etsygen_generator.domain.guards import AIBudget, BrandBlocklist, DuplicateThresholds
 from etsygen_generator.handlers import TrendScoredHandler
-from etsygen_generator.simulators.ai_server import FakeAIServer
+from etsygen_simulators.ai import FakeAIServer
 
 pytestmark = pytest.mark.integration
 

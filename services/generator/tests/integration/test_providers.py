@@ -29,7 +29,7 @@ from etsygen_generator.adapters.providers import (
 )
 from etsygen_generator.domain.compose import NicheBrief
 from etsygen_generator.domain.validator import VIOLATION_CODES, validate
-from etsygen_generator.simulators.ai_server import INJECTABLE_VIOLATIONS, FakeAIServer
+from etsygen_simulators.ai import INJECTABLE_VIOLATIONS, FakeAIServer
 
 API_KEY = "test-key"
 PROTOCOLS = ["openai_compat", "anthropic"]

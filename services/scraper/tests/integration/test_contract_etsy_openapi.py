@@ -44,7 +44,7 @@ from etsygen_scraper.adapters.etsy_errors import (
     EtsyNotFound,
 )
 from etsygen_scraper.adapters.fetcher import fetch_keyword
-from etsygen_scraper.simulator import BUILT_IN_PROFILES, RunningSimulator, SimulatorConfig, running_simulator
+from etsygen_simulators.etsy import BUILT_IN_PROFILES, RunningSimulator, SimulatorConfig, running_simulator
 
 DOC_URI = "urn:etsy-openapi-3.0.0"
 UNDOCUMENTED_PATHS = {"/v3/public/oauth/token"}

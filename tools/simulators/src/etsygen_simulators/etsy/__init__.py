@@ -5,12 +5,12 @@ the base URL differs). Everything it serves is synthetic and labelled so (``x-et
 
 Start it in tests with ``async with running_simulator(SimulatorConfig(...)) as sim:`` and point
 ``EtsyClient(base_url=sim.base_url)`` at it. From a shell:
-``python -m etsygen_scraper.simulator --port 8787``.
+``python -m etsygen_simulators.etsy --port 8787``.
 """
 
-from etsygen_scraper.simulator.app import Controls, SimulatorConfig, SimulatorState, build_simulator_app
-from etsygen_scraper.simulator.catalogue import BUILT_IN_PROFILES, Catalogue, KeywordProfile
-from etsygen_scraper.simulator.server import RunningSimulator, run_simulator, running_simulator
+from etsygen_simulators.etsy.app import Controls, SimulatorConfig, SimulatorState, build_simulator_app
+from etsygen_simulators.etsy.catalogue import BUILT_IN_PROFILES, Catalogue, KeywordProfile
+from etsygen_simulators.etsy.server import RunningSimulator, run_simulator, running_simulator
 
 __all__ = [
     "BUILT_IN_PROFILES",

@@ -15,7 +15,7 @@ import msgspec
 import uvicorn
 
 from etsygen_common.logging import configure_logging
-from etsygen_scraper.simulator.app import Controls, SimulatorConfig, SimulatorState, build_simulator_app
+from etsygen_simulators.etsy.app import Controls, SimulatorConfig, SimulatorState, build_simulator_app
 
 
 class RunningSimulator:

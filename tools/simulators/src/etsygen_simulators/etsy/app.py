@@ -26,7 +26,7 @@ from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
-from etsygen_scraper.simulator.catalogue import SYNTHETIC_HOST, Catalogue
+from etsygen_simulators.etsy.catalogue import SYNTHETIC_HOST, Catalogue
 
 SYNTHETIC_HEADER = "x-etsygen-synthetic"
 MAX_OFFSET = 12_000

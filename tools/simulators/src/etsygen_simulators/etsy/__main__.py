@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from etsygen_simulators.etsy.app import SimulatorConfig
 from etsygen_simulators.etsy.server import run_simulator
+from etsygen_simulators.etsy.state import SimulatorConfig
 
 
 def main(argv: list[str] | None = None) -> None:

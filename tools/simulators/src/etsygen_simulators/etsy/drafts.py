@@ -1,35 +1,20 @@
-"""``createDraftListing``: Etsy's checks of the form body, and the draft ``ShopListing`` it answers with."""
+"""``createDraftListing``: Etsy's checks of the form body, and the draft ``ShopListing`` it answers with.
+
+The enumerations are the event contracts' (``WhoMade``, ``WhenMade``), which are the pinned Etsy OpenAPI
+document's: the simulator once kept its own copy, and the two lists disagreed.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Final, get_args
 
+from etsygen_common.contracts.products import WhenMade, WhoMade
 from etsygen_simulators.etsy.catalogue import SYNTHETIC_HOST
 from etsygen_simulators.etsy.params import BadRequestError, array_param, to_float, to_int
 
-WHO_MADE = ("i_did", "someone_else", "collective")
-WHEN_MADE = (
-    "made_to_order",
-    "2020_2025",
-    "2010_2019",
-    "2006_2009",
-    "before_2006",
-    "2000_2005",
-    "1990s",
-    "1980s",
-    "1970s",
-    "1960s",
-    "1950s",
-    "1940s",
-    "1930s",
-    "1920s",
-    "1910s",
-    "1900s",
-    "1800s",
-    "1700s",
-    "before_1700",
-)
+WHO_MADE: Final[tuple[str, ...]] = get_args(WhoMade)
+WHEN_MADE: Final[tuple[str, ...]] = get_args(WhenMade)
 DRAFT_REQUIRED = ("quantity", "title", "description", "price", "who_made", "when_made", "taxonomy_id")
 
 

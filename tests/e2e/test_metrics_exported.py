@@ -29,7 +29,7 @@ from etsygen_common.testing.plugin import wait_until
 from etsygen_gateway.bootstrap import build_app as build_gateway
 from etsygen_gateway.service_layer.first_admin import create_admin
 from etsygen_gateway.settings import CacheSection, GatewaySection, GatewaySettings, RateLimitSection
-from etsygen_scraper.simulator.server import running_simulator
+from etsygen_simulators.etsy.server import running_simulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 PLATFORM_SERVICES = frozenset({"gateway", "scraper", "analyzer", "generator"})

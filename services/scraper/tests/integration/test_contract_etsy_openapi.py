@@ -5,8 +5,8 @@ query parameter names, values of the declared types, required parameters, form f
 and every simulator response must validate against the response schema the document declares for its status.
 Error statuses the document does not list per operation (401, 429) are checked against ``ErrorSchema``.
 
-The document lives outside the repository: ``ETSY_OPENAPI_PATH`` or ``../shared/etsy/etsy-openapi-3.0.0.json``
-from the repository root (the ``etsy_openapi`` fixture of the shared pytest plugin).
+The repository pins the document beside the simulator (``etsygen_simulators/etsy/etsy-openapi-3.0.0.json``);
+``ETSY_OPENAPI_PATH`` points at another copy (the ``etsy_openapi`` fixture of the shared pytest plugin).
 
 Two deliberate readings of the document:
 

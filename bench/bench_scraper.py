@@ -57,9 +57,7 @@ from etsygen_scraper.bootstrap import MIGRATIONS, build_app
 from etsygen_scraper.domain.etsy_models import EtsyListing, ReviewWindow
 from etsygen_scraper.domain.normalize import listing_samples
 from etsygen_scraper.settings import EtsySettings, ScraperSection, ScraperSettings
-from etsygen_scraper.simulator.app import SimulatorConfig
-from etsygen_scraper.simulator.catalogue import BUILT_IN_PROFILES
-from etsygen_scraper.simulator.server import running_simulator
+from etsygen_simulators.etsy import BUILT_IN_PROFILES, SimulatorConfig, running_simulator
 
 STORE_TARGET_RATIO = 0.3
 PEAK_TARGET_MB = 200.0

@@ -14,7 +14,7 @@ from browser_kit import chromium, running_gateway
 from playwright.async_api import ConsoleMessage, expect
 
 from etsygen_common.runtime import ServiceRuntime
-from etsygen_gateway.service_layer.accounts import create_admin
+from etsygen_gateway.service_layer.first_admin import create_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

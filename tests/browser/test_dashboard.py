@@ -16,7 +16,7 @@ from etsygen_common import contracts
 from etsygen_common.envelope import wrap
 from etsygen_common.kafka import KafkaPublisher
 from etsygen_common.runtime import ServiceRuntime
-from etsygen_gateway.service_layer.accounts import create_admin
+from etsygen_gateway.service_layer.first_admin import create_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -144,7 +144,7 @@ class Chaos:
                 [
                     sys.executable,
                     "-m",
-                    "etsygen_scraper.simulator",
+                    "etsygen_simulators.etsy",
                     "--port",
                     str(sim_port),
                     "--per-second",
@@ -156,9 +156,7 @@ class Chaos:
             )
         )
         self.helpers.append(
-            self._spawn_helper(
-                [sys.executable, "-m", "etsygen_generator.simulators.ai_server", "--port", str(ai_port)], "ai"
-            )
+            self._spawn_helper([sys.executable, "-m", "etsygen_simulators.ai", "--port", str(ai_port)], "ai")
         )
         wait_for_port(sim_port, 30)
         wait_for_port(ai_port, 30)

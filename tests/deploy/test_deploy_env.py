@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 IMAGE_NAME = "etsygen"
 # Etsy-Gen containers that run something other than `etsygen ...` and read no settings.
-NO_SETTINGS = {("python", "-m", "etsygen_scraper.simulator")}
+NO_SETTINGS = {("python", "-m", "etsygen_simulators.etsy")}
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,7 @@ from etsygen_generator.service_layer.generation import generate_valid_concept
 from etsygen_scraper.adapters.etsy_client import EtsyClient
 from etsygen_scraper.adapters.fetcher import fetch_keyword
 from etsygen_scraper.domain.normalize import to_listings_scraped
-from etsygen_scraper.simulator.app import SimulatorConfig
-from etsygen_scraper.simulator.catalogue import BUILT_IN_PROFILES
-from etsygen_scraper.simulator.server import running_simulator
+from etsygen_simulators.etsy import BUILT_IN_PROFILES, SimulatorConfig, running_simulator
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

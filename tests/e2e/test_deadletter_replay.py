@@ -16,10 +16,10 @@ from etsygen_common.envelope import wrap
 from etsygen_common.kafka import KafkaPublisher
 from etsygen_common.settings import PostgresSettings, ServiceSettings
 from etsygen_common.testing.plugin import wait_until
-from etsygen_gateway.service_layer.accounts import create_admin
+from etsygen_gateway.service_layer.first_admin import create_admin
 from etsygen_generator.bootstrap import build_app as build_generator
 from etsygen_generator.settings import DraftSection, GeneratorSettings, GuardSection, ProviderSection
-from etsygen_generator.simulators.ai_server import FakeAIServer
+from etsygen_simulators.ai import FakeAIServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 KEYWORD = "soy candle"

@@ -26,7 +26,7 @@ from etsygen_generator.bootstrap import build_app as build_generator
 from etsygen_generator.settings import DraftSection, GeneratorSettings, GuardSection, ProviderSection
 from etsygen_scraper.bootstrap import build_app as build_scraper
 from etsygen_scraper.settings import EtsySettings, ScraperSection, ScraperSettings
-from etsygen_scraper.simulator.server import running_simulator
+from etsygen_simulators.etsy.server import running_simulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 

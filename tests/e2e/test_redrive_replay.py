@@ -15,8 +15,8 @@ from etsygen_common import contracts
 from etsygen_common.settings import PostgresSettings
 from etsygen_common.testing.plugin import wait_until
 from etsygen_generator.settings import ProviderSection
-from etsygen_generator.simulators.ai_server import FakeAIServer
-from etsygen_scraper.simulator.server import running_simulator
+from etsygen_simulators.ai import FakeAIServer
+from etsygen_simulators.etsy.server import running_simulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 

@@ -25,12 +25,12 @@ from etsygen_common.runtime import ServiceRuntime
 from etsygen_common.settings import PostgresSettings, ServiceSettings
 from etsygen_common.testing.plugin import wait_until
 from etsygen_gateway.handlers import GROUP as GATEWAY_GROUP
-from etsygen_gateway.service_layer.accounts import create_admin
+from etsygen_gateway.service_layer.first_admin import create_admin
 from etsygen_generator.bootstrap import build_app as build_generator
 from etsygen_generator.settings import DraftSection, GeneratorSettings, GuardSection, ProviderSection
 from etsygen_scraper.bootstrap import build_app as build_scraper
 from etsygen_scraper.settings import EtsySettings, ScraperSection, ScraperSettings
-from etsygen_scraper.simulator.server import running_simulator
+from etsygen_simulators.etsy.server import running_simulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 KEYWORD = "personalized dog collar"

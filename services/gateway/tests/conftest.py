@@ -18,7 +18,7 @@ from etsygen_common.db import create_pool
 from etsygen_common.migrations import migrate_service
 from etsygen_common.testing.plugin import unique_name
 from etsygen_gateway.api.app import create_app
-from etsygen_gateway.bootstrap import MIGRATIONS
+from etsygen_gateway.bootstrap import MIGRATIONS, build_gateway, start_gateway, stop_gateway
 from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.settings import GatewaySettings
 
@@ -56,12 +56,12 @@ class running_gateway:
         self.pool = await create_pool(
             self.settings.common.postgres, self.schema, application_name="gateway-test"
         )
-        self.gw = Gateway(self.settings, schema=self.schema)
-        await self.gw.start(self.pool, listen=self.listen)
+        self.gw = build_gateway(self.settings, schema=self.schema)
+        await start_gateway(self.gw, self.pool, listen=self.listen)
         return self.gw
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.gw.stop()
+        await stop_gateway(self.gw)
         await self.pool.close()
 
 

@@ -16,8 +16,7 @@ from etsygen_common.db import create_pool
 from etsygen_common.migrations import migrate_service
 from etsygen_common.runtime import setup_process
 from etsygen_gateway.api.app import create_app
-from etsygen_gateway.bootstrap import MIGRATIONS
-from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.bootstrap import MIGRATIONS, build_gateway, start_gateway, stop_gateway
 from etsygen_gateway.settings import GatewaySettings
 
 
@@ -26,15 +25,15 @@ async def serve(port: int, schema: str) -> None:
     setup_process("gateway", settings.common)
     await migrate_service(settings.common.postgres.url, schema, MIGRATIONS)
     pool = await create_pool(settings.common.postgres, schema, application_name=f"gateway-worker-{port}")
-    gw = Gateway(settings, schema=schema)
-    await gw.start(pool)
+    gw = build_gateway(settings, schema=schema)
+    await start_gateway(gw, pool)
     config = uvicorn.Config(
         create_app(gw), host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
     )
     try:
         await uvicorn.Server(config).serve()
     finally:
-        await gw.stop()
+        await stop_gateway(gw)
         await pool.close()
 
 

@@ -39,7 +39,7 @@ from etsygen_gateway.adapters import accounts as accounts_repo
 from etsygen_gateway.domain.accounts import ROLE_SCOPES, Principal
 from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.handlers import GROUP, Projections
-from etsygen_gateway.service_layer.accounts import create_api_key
+from etsygen_gateway.service_layer.api_keys import create_api_key
 from etsygen_gateway.settings import CacheSection, GatewaySection, GatewaySettings, RateLimitSection
 
 PASSWORD = "correct horse battery staple"
@@ -114,7 +114,7 @@ async def project(
     gw: Gateway, event: ContractEvent, *, headers: dict[str, str] | None = None
 ) -> HandlerContext:
     """Apply one event the way the consumer does: one transaction, inbox row first, then the projection."""
-    projections = Projections(gw)
+    projections = Projections(gw.cache)
     handler = {
         "ListingsScraped": projections.listings_scraped,
         "TrendScored": projections.trend_scored,

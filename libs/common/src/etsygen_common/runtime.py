@@ -27,6 +27,7 @@ from etsygen_common.contracts.keywords import Stage
 from etsygen_common.db import create_pool
 from etsygen_common.health import Check, HealthApp
 from etsygen_common.kafka import EventConsumer, KafkaPublisher, create_broker, ensure_topics
+from etsygen_common.late import Late
 from etsygen_common.logging import configure_logging, get_logger
 from etsygen_common.migrations import migrate_service
 from etsygen_common.outbox import OutboxRelay
@@ -55,6 +56,8 @@ class ServiceRuntime:
     publisher: KafkaPublisher = field(init=False)
     consumer: EventConsumer | None = field(init=False, default=None)
     pool: Any = field(init=False, default=None)
+    late_pool: Late = field(init=False, default_factory=lambda: Late("Postgres pool"))
+    """The pool for parts built before start (the consumer, the gateway's services); bound by start."""
     redis: Any = field(init=False, default=None)
     relay: OutboxRelay | None = field(init=False, default=None)
     asgi_app: Any = None
@@ -84,7 +87,7 @@ class ServiceRuntime:
         if self.group is not None:
             self.consumer = EventConsumer(
                 self.broker,
-                _LazyPool(self),
+                self.late_pool,
                 self.settings.kafka,
                 service=self.name,
                 group=self.group,
@@ -131,6 +134,7 @@ class ServiceRuntime:
         self.pool = await create_pool(
             self.settings.postgres, self.schema, application_name=f"etsygen-{self.name}"
         )
+        self.late_pool.bind(self.pool)
         self.redis = create_redis(self.settings.redis)
         topics = list(self.extra_topics) + (self.consumer.topics if self.consumer else [])
         if topics:
@@ -147,7 +151,7 @@ class ServiceRuntime:
         if self.settings.kafka.broker_watch_s > 0:
             self._watch = BrokerWatch(
                 self.settings.kafka,
-                lambda: self.pool,
+                self.late_pool.get,
                 service=self.name,
                 interval_s=self.settings.kafka.broker_watch_s,
                 on_loss=self._broker_lost_records,
@@ -286,16 +290,6 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-class _LazyPool:
-    """The consumer is built before the pool exists; this defers to the runtime's pool at use time."""
-
-    def __init__(self, runtime: ServiceRuntime) -> None:
-        self._runtime = runtime
-
-    def acquire(self) -> Any:
-        return self._runtime.pool.acquire()
 
 
 def setup_process(name: str, settings: CommonSettings) -> None:

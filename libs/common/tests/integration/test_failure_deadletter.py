@@ -22,11 +22,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from etsygen_common import contracts
 from etsygen_common.contracts import deadletter as dlh
 from etsygen_common.envelope import headers_of, wrap
-from etsygen_common.kafka import (
-    STACK_LIMIT,
-    FatalError,
-    retry_topic,
-)
+from etsygen_common.kafka import FatalError
+from etsygen_common.kafka.policy import STACK_LIMIT, retry_topic
 from etsygen_common.testing.consumers import ConsumerGroup, consumer_schema
 from etsygen_common.testing.plugin import wait_until
 

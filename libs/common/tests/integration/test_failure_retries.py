@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from etsygen_common import contracts
 from etsygen_common.contracts import deadletter as dlh
 from etsygen_common.envelope import headers_of, wrap
-from etsygen_common.kafka import (
+from etsygen_common.kafka.policy import (
     RETRY_ATTEMPT,
     RETRY_DUE,
     retry_topic,

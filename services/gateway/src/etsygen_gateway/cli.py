@@ -85,7 +85,7 @@ def create_admin_command(
     ] = None,
 ) -> None:
     """Create an admin account (or make an existing account an admin with a new password)."""
-    from etsygen_gateway.service_layer.accounts import create_admin
+    from etsygen_gateway.service_layer.first_admin import create_admin
 
     settings = _settings()  # before the prompt: a missing setting should not cost two passwords
     secret = password or os.environ.get("ETSYGEN_ADMIN_PASSWORD")
@@ -109,7 +109,7 @@ def setup_link_command(
     The link is valid once, for GATEWAY_SETUP_LINK_TTL_S seconds; a new link retires the earlier ones.
     """
     from etsygen_gateway.bootstrap import load_settings
-    from etsygen_gateway.service_layer.accounts import issue_setup_link
+    from etsygen_gateway.service_layer.first_admin import issue_setup_link
 
     try:
         ttl_s = load_settings().gateway.setup_link_ttl_s

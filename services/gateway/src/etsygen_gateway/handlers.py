@@ -37,6 +37,7 @@ from etsygen_common.settings import KafkaSettings
 from etsygen_gateway.adapters import deadletters as dead_letter_repo
 from etsygen_gateway.adapters import jobs as repo
 from etsygen_gateway.adapters import readmodels
+from etsygen_gateway.adapters.cache import ReadCache
 from etsygen_gateway.adapters.jobs import as_uuid
 from etsygen_gateway.adapters.live import LiveNotice, notify
 from etsygen_gateway.domain.deadletters import from_record
@@ -51,7 +52,6 @@ from etsygen_gateway.domain.jobs import (
     job_status,
     keyword_status,
 )
-from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.metrics import DEAD_LETTERS_STORED, PROJECTED, SERVICE, job_finished
 from etsygen_gateway.service_layer.catalog import REGENERATE_HEADER
 
@@ -74,8 +74,9 @@ def _owner(owner_id: str) -> str:
 class Projections:
     """Applies pipeline events to the gateway's jobs and read models."""
 
-    def __init__(self, gw: Gateway) -> None:
-        self._gw = gw
+    def __init__(self, cache: ReadCache) -> None:
+        """``cache``: the read cache whose entries a projection makes stale."""
+        self._cache = cache
 
     async def listings_scraped(self, ctx: HandlerContext, event: ListingsScraped) -> None:
         """A keyword's marketplace data arrived (or its fetch failed)."""
@@ -311,7 +312,7 @@ class Projections:
             ctx.conn, LiveNotice(owner_id=owner_id, job_id=job_id, kind=ctx.topic, namespaces=namespaces)
         )
         for namespace in namespaces:
-            await self._gw.cache.invalidate(namespace, owner_id)
+            await self._cache.invalidate(namespace, owner_id)
 
 
 def subscribe_projections(consumer: Any, projections: Projections) -> None:
@@ -327,8 +328,9 @@ def subscribe_projections(consumer: Any, projections: Projections) -> None:
 class DeadLetterStore:
     """Stores records of ``etsygen.deadletter.v1`` byte for byte, once per original record and group."""
 
-    def __init__(self, gw: Gateway) -> None:
-        self._gw = gw
+    def __init__(self, pool: Any) -> None:
+        """``pool``: the gateway's Postgres pool (late-bound)."""
+        self._pool = pool
 
     async def __call__(self, msg: KafkaMessage) -> None:
         """Insert the record, then commit its offset; on a database error rewind and retry it later."""
@@ -343,7 +345,7 @@ class DeadLetterStore:
             body=record.value or b"",
         )
         try:
-            async with self._gw.pool.acquire() as conn:
+            async with self._pool.acquire() as conn:
                 stored = await dead_letter_repo.store(conn, letter)
         except Exception as exc:
             log.warning("could not store a dead letter; it will be redelivered", extra={"error": repr(exc)})

@@ -65,7 +65,7 @@ def dead_letter(
 
 
 async def stored_letter(gateway: Gateway, message: FakeMessage | None = None) -> int:
-    store = DeadLetterStore(gateway)
+    store = DeadLetterStore(gateway.pool)
     message = message or dead_letter()
     await store(message)  # type: ignore[arg-type]
     assert message.acks == ["ack"]
@@ -74,7 +74,7 @@ async def stored_letter(gateway: Gateway, message: FakeMessage | None = None) ->
 
 
 async def test_a_dead_letter_is_stored_once_and_byte_for_byte(gateway: Gateway) -> None:
-    store = DeadLetterStore(gateway)
+    store = DeadLetterStore(gateway.pool)
     first, redelivered = dead_letter(), dead_letter(offset=6)  # the same failure read twice from the DLQ
     await store(first)  # type: ignore[arg-type]
     await store(redelivered)  # type: ignore[arg-type]
@@ -94,7 +94,7 @@ async def test_a_dead_letter_is_stored_once_and_byte_for_byte(gateway: Gateway) 
 async def test_a_database_outage_leaves_the_record_uncommitted(gateway: Gateway) -> None:
     await gateway.pool.close()  # every insert now fails
     message = dead_letter()
-    await DeadLetterStore(gateway)(message)  # type: ignore[arg-type]
+    await DeadLetterStore(gateway.pool)(message)  # type: ignore[arg-type]
     assert message.acks == ["nack"]
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from etsygen_gateway.adapters.passwords import Passwords
 from etsygen_gateway.cli import dead_letters_app, users_app
 from etsygen_gateway.errors import InvalidRequestError
-from etsygen_gateway.service_layer.accounts import create_admin
+from etsygen_gateway.service_layer.first_admin import create_admin
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from gateway_testkit import PASSWORD
 
 from etsygen_gateway.gateway import Gateway
-from etsygen_gateway.service_layer.accounts import issue_setup_link
+from etsygen_gateway.service_layer.first_admin import issue_setup_link
 
 pytestmark = pytest.mark.integration
 

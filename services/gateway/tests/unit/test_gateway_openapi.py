@@ -12,9 +12,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
 from etsygen_gateway.api.app import create_app
+from etsygen_gateway.bootstrap import build_gateway
 from etsygen_gateway.domain.accounts import EMAIL_PATTERN, VARIED_PATTERN
 from etsygen_gateway.domain.text import LABEL
-from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.settings import GatewaySettings
 
 ENV = {
@@ -35,7 +35,7 @@ PUBLIC = {
 
 @pytest.fixture(scope="module")
 def app() -> Any:
-    return create_app(Gateway(GatewaySettings.from_env(ENV)))  # built, never started
+    return create_app(build_gateway(GatewaySettings.from_env(ENV)))  # built, never started
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from etsygen_generator.handlers import TrendScoredHandler
 from etsygen_generator.service_layer.concepts import ConceptGeneration
 from etsygen_generator.service_layer.generation import InvalidConceptError, generate_valid_concept
 from etsygen_generator.service_layer.products import ProductStore
-from etsygen_generator.simulators.ai_server import FakeAIServer
+from etsygen_simulators.ai import FakeAIServer
 
 pytestmark = pytest.mark.integration
 

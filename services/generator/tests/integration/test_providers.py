@@ -31,7 +31,7 @@ from etsygen_generator.service_layer.generation import (
     InvalidConceptError,
     generate_valid_concept,
 )
-from etsygen_generator.simulators.ai_server import INJECTABLE_VIOLATIONS, FakeAIServer
+from etsygen_simulators.ai import INJECTABLE_VIOLATIONS, FakeAIServer
 
 API_KEY = "test-key"
 PROTOCOLS = ["openai_compat", "anthropic"]

@@ -21,7 +21,7 @@ from etsygen_scraper.adapters.etsy_errors import (
 from etsygen_scraper.adapters.fetcher import SIMULATOR_SOURCE, fetch_keyword
 from etsygen_scraper.domain.normalize import to_listings_scraped
 from etsygen_scraper.domain.planner import SLICE_REACH
-from etsygen_scraper.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from etsygen_simulators.etsy import RunningSimulator, SimulatorConfig, running_simulator
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from etsygen_scraper.adapters.etsy_client import EtsyClient
 from etsygen_scraper.adapters.etsy_errors import EtsyDailyBudgetExhausted
 from etsygen_scraper.adapters.fetcher import fetch_keyword
-from etsygen_scraper.simulator import BUILT_IN_PROFILES, SimulatorConfig, running_simulator
+from etsygen_simulators.etsy import BUILT_IN_PROFILES, SimulatorConfig, running_simulator
 
 KEYWORDS = [profile.keyword for profile in BUILT_IN_PROFILES if profile.supply >= 500][:20]
 BUDGET = 500  # 5 search pages + 5 batches

@@ -5,8 +5,8 @@ query parameter names, values of the declared types, required parameters, form f
 and every simulator response must validate against the response schema the document declares for its status.
 Error statuses the document does not list per operation (401, 429) are checked against ``ErrorSchema``.
 
-The document lives outside the repository: ``ETSY_OPENAPI_PATH`` or ``../shared/etsy/etsy-openapi-3.0.0.json``
-from the repository root.
+The repository pins the document beside the simulator (``etsygen_simulators/etsy/etsy-openapi-3.0.0.json``);
+``ETSY_OPENAPI_PATH`` points at another copy (the ``etsy_openapi`` fixture of the shared pytest plugin).
 
 Two deliberate readings of the document:
 
@@ -21,12 +21,8 @@ simulator cannot drift into fields Etsy does not have.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import re
 from collections.abc import AsyncIterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -44,7 +40,7 @@ from etsygen_scraper.adapters.etsy_errors import (
     EtsyNotFound,
 )
 from etsygen_scraper.adapters.fetcher import fetch_keyword
-from etsygen_scraper.simulator import BUILT_IN_PROFILES, RunningSimulator, SimulatorConfig, running_simulator
+from etsygen_simulators.etsy import BUILT_IN_PROFILES, RunningSimulator, SimulatorConfig, running_simulator
 
 DOC_URI = "urn:etsy-openapi-3.0.0"
 UNDOCUMENTED_PATHS = {"/v3/public/oauth/token"}
@@ -63,14 +59,6 @@ DRAFT_FIELDS = {
     "is_supply": False,
     "type": "physical",
 }
-
-
-def openapi_path() -> Path:
-    configured = os.environ.get("ETSY_OPENAPI_PATH")
-    if configured:
-        return Path(configured)
-    repo_root = Path(__file__).resolve().parents[4]
-    return repo_root / ".." / "shared" / "etsy" / "etsy-openapi-3.0.0.json"
 
 
 def to_json_schema(node: Any) -> Any:
@@ -230,14 +218,6 @@ def _typed(schema: dict[str, Any], raw: str) -> Any:
     return raw
 
 
-@cache
-def load_contract() -> Contract:
-    path = openapi_path()
-    if not path.is_file():
-        pytest.skip(f"Etsy OpenAPI document not found at {path}; set ETSY_OPENAPI_PATH to its location")
-    return Contract(json.loads(path.read_text()))
-
-
 class Recorder:
     """httpx event hooks collecting every exchange the client makes."""
 
@@ -253,9 +233,9 @@ class Recorder:
         self.exchanges.append((response.request, response.status_code, body))
 
 
-@pytest.fixture
-def contract() -> Contract:
-    return load_contract()
+@pytest.fixture(scope="module")
+def contract(etsy_openapi: dict[str, Any]) -> Contract:
+    return Contract(etsy_openapi)
 
 
 @pytest.fixture

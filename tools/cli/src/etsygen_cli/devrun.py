@@ -14,6 +14,7 @@ restarts; when another program holds one, another port is chosen and the console
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -110,6 +111,21 @@ def _offer_setup_link(env: dict[str, str], gateway_url: str) -> None:
         _say(f"could not make a first-admin setup link: {result.stderr.strip()}")
 
 
+def simulator_argv(port: int) -> list[str]:
+    """The command serving the Etsy simulator on ``port`` (tools/simulators, run as its own process).
+
+    Raises:
+        DevStackMissingError: the simulators are not installed (an image without the ``simulators`` group).
+    """
+    if importlib.util.find_spec("etsygen_simulators") is None:
+        raise DevStackMissingError(
+            "the marketplace simulator needs the package etsygen-simulators, which is in the `simulators` "
+            "dependency group: run `uv sync` (it installs that group by default; the production image "
+            "leaves it out) or set ETSY_API_KEY to use Etsy"
+        )
+    return [sys.executable, "-m", "etsygen_simulators.etsy", "--port", str(port)]
+
+
 def run_dev(data_dir: Path, gateway_port: int, *, simulator_access_log: bool = False) -> int:
     """Start stand-ins and services, print the gateway URL, and stop everything on Ctrl-C."""
     flag = [False]
@@ -147,9 +163,7 @@ def run_dev(data_dir: Path, gateway_port: int, *, simulator_access_log: bool = F
             _say(f"started Tansu (Kafka) on {kafka.bootstrap}, memory storage (empty at every start)")
         if not env.get("ETSY_API_KEY"):
             port = free_port()
-            sup.spawn(
-                "simulator", [sys.executable, "-m", "etsygen_scraper.simulator", "--port", str(port)], env
-            )
+            sup.spawn("simulator", simulator_argv(port), env)
             wait_for_port(port, 30)
             env["ETSY_BASE_URL"] = f"http://127.0.0.1:{port}"
             env["ETSY_API_KEY"] = SYNTHETIC_ETSY_KEY

@@ -9,14 +9,17 @@ import msgspec
 from etsygen_common.contracts.base import Event, Money
 from etsygen_common.contracts.trends import PriceBand
 
+# Etsy's enumerations for createDraftListing, exactly as the pinned Etsy OpenAPI document
+# (etsy-openapi-3.0.0.json) declares them; a test reads the document and compares. The generator's validator
+# and prompt, the gateway's export and the Etsy simulator all take their values from here.
 WhoMade = Literal["i_did", "someone_else", "collective"]
 WhenMade = Literal[
     "made_to_order",
-    "2020_2026",
+    "2020_2025",
     "2010_2019",
-    "2007_2009",
-    "before_2007",
-    "2000_2006",
+    "2006_2009",
+    "before_2006",
+    "2000_2005",
     "1990s",
     "1980s",
     "1970s",

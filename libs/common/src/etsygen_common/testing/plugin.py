@@ -8,6 +8,9 @@
 - Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a Tansu broker started on a free port for the session;
   unique topic prefix per test.
 - ``--testcontainers``: start PostgreSQL, Redis and Kafka containers instead (needs a Docker engine).
+- Etsy: ``etsy_openapi`` is the pinned Etsy OpenAPI document (``ETSY_OPENAPI_PATH``, default the copy the
+  repository pins beside the simulator); a missing document fails the tests that need it, saying where
+  it was looked for.
 - Traces: ``recorded_spans`` turns tracing on for one test (every span, asyncpg, Redis and httpx
   instrumented) into an in-memory exporter, and off again afterwards.
 """
@@ -15,9 +18,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -36,6 +41,8 @@ from etsygen_common.settings import (
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+ETSY_OPENAPI_FILE = "etsy-openapi-3.0.0.json"
+PINNED_ETSY_OPENAPI = f"tools/simulators/src/etsygen_simulators/etsy/{ETSY_OPENAPI_FILE}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -232,6 +239,24 @@ def make_settings(
         return CommonSettings(**values)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def etsy_openapi(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The pinned Etsy OpenAPI document, parsed.
+
+    The repository pins a copy beside the simulator (``PINNED_ETSY_OPENAPI`` from the repository root);
+    ``ETSY_OPENAPI_PATH`` points the tests at another version of it. A missing document is an error, not a
+    skip: the contract tests are what hold the client and the simulator to Etsy's contract.
+    """
+    configured = os.environ.get("ETSY_OPENAPI_PATH")
+    path = Path(configured) if configured else request.config.rootpath / PINNED_ETSY_OPENAPI
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Etsy OpenAPI document not found at {path}; set ETSY_OPENAPI_PATH to its location"
+        )
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
 
 
 @pytest.fixture

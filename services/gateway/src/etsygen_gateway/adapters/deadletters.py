@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from etsygen_common.retention import purge
+from etsygen_gateway.adapters.paging import fetch_page, given, page_query
 from etsygen_gateway.domain.deadletters import StoredDeadLetter
 from etsygen_gateway.domain.views import DeadLetterDetail, DeadLetterPage, DeadLetterSummary
 
@@ -86,27 +87,24 @@ async def list_dead_letters(
     limit: int,
 ) -> DeadLetterPage:
     """Dead letters newest first, keyset-paginated on id."""
-    where: list[str] = []
-    args: list[Any] = []
-    for column, value in (
-        ("status", status),
-        ("original_topic", topic),
-        ("consumer_group", consumer_group),
-        ("exception_type", exception_type),
-    ):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    if before_id is not None:
-        args.append(before_id)
-        where.append(f"id < ${len(args)}")
-    args.append(limit + 1)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = await conn.fetch(
-        f"SELECT {_SUMMARY} FROM dead_letters {clause} ORDER BY id DESC LIMIT ${len(args)}", *args
+    rows, more = await fetch_page(
+        conn,
+        page_query(
+            f"SELECT {_SUMMARY} FROM dead_letters",
+            filters=[
+                given("status = {}", status),
+                given("original_topic = {}", topic),
+                given("consumer_group = {}", consumer_group),
+                given("exception_type = {}", exception_type),
+            ],
+            keyset=("id",),
+            descending=True,
+            after=None if before_id is None else (before_id,),
+            limit=limit,
+        ),
     )
-    items = [_summary(r) for r in rows[:limit]]
-    return DeadLetterPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    items = [_summary(r) for r in rows]
+    return DeadLetterPage(items=items, next_cursor=str(items[-1].id) if more else None)
 
 
 async def get_dead_letter(conn: Any, letter_id: int) -> DeadLetterDetail | None:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from etsygen_common.contracts import GenerationOptions
+from etsygen_gateway.adapters.paging import fetch_page, given, page_query
 from etsygen_gateway.domain.jobs import KeywordProgress
 from etsygen_gateway.domain.pagination import Cursor, encode_cursor
 from etsygen_gateway.domain.views import (
@@ -176,29 +177,25 @@ async def list_jobs(
     limit: int,
 ) -> JobPage:
     """The owner's jobs newest first, keyset-paginated on (created_at, id)."""
-    where = ["owner_id = $1"]
-    args: list[Any] = [uuid.UUID(owner_id)]
-    if status is not None:
-        args.append(status)
-        where.append(f"status = ${len(args)}")
-    if created_after is not None:
-        args.append(created_after)
-        where.append(f"created_at >= ${len(args)}")
-    if created_before is not None:
-        args.append(created_before)
-        where.append(f"created_at < ${len(args)}")
-    if after is not None:
-        args += [after.value, uuid.UUID(after.id)]
-        where.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-    args.append(limit + 1)
-    rows = await conn.fetch(
-        f"""SELECT {_JOB_COLUMNS} FROM jobs WHERE {" AND ".join(where)}
-            ORDER BY created_at DESC, id DESC LIMIT ${len(args)}""",
-        *args,
+    rows, more = await fetch_page(
+        conn,
+        page_query(
+            f"SELECT {_JOB_COLUMNS} FROM jobs",
+            filters=[
+                ("owner_id = {}", uuid.UUID(owner_id)),
+                given("status = {}", status),
+                given("created_at >= {}", created_after),
+                given("created_at < {}", created_before),
+            ],
+            keyset=("created_at", "id"),
+            descending=True,
+            after=None if after is None else (after.value, uuid.UUID(after.id)),
+            limit=limit,
+        ),
     )
-    items = [_job(r) for r in rows[:limit]]
+    items = [_job(r) for r in rows]
     next_cursor = None
-    if len(rows) > limit:
+    if more:
         last = items[-1]
         next_cursor = encode_cursor(Cursor(sort="created", value=last.created_at, id=last.id))
     return JobPage(items=items, next_cursor=next_cursor)

@@ -15,6 +15,7 @@ import msgspec
 
 from etsygen_common.contracts import ListingPublished, ProductGenerated, TrendScored
 from etsygen_gateway.adapters.jobs import as_uuid
+from etsygen_gateway.adapters.paging import fetch_page, given, page_query
 from etsygen_gateway.domain.pagination import Cursor, encode_cursor
 from etsygen_gateway.domain.trends import explain
 from etsygen_gateway.domain.views import (
@@ -92,35 +93,26 @@ async def list_trends(
 ) -> TrendPage:
     """The owner's trends, filtered, keyset-paginated on (sort column, id)."""
     column = "score" if sort.endswith("score") else "created_at"
-    descending = sort.startswith("-")
-    where = ["owner_id = $1"]
-    args: list[Any] = [uuid.UUID(owner_id)]
-    if risk is not None:
-        args.append(risk)
-        where.append(f"risk = ${len(args)}")
-    if min_score is not None:
-        args.append(min_score)
-        where.append(f"score >= ${len(args)}")
-    if keyword:
-        args.append(_like(keyword))
-        where.append(f"lower(keyword) LIKE ${len(args)}")
-    if job_id is not None:
-        args.append(as_uuid(job_id))
-        where.append(f"job_id = ${len(args)}")
-    if after is not None:
-        args += [after.value, after.id]
-        op = "<" if descending else ">"
-        where.append(f"({column}, id) {op} (${len(args) - 1}, ${len(args)})")
-    direction = "DESC" if descending else "ASC"
-    args.append(limit + 1)
-    rows = await conn.fetch(
-        f"""SELECT {_TREND_COLUMNS} FROM trends WHERE {" AND ".join(where)}
-            ORDER BY {column} {direction}, id {direction} LIMIT ${len(args)}""",
-        *args,
+    rows, more = await fetch_page(
+        conn,
+        page_query(
+            f"SELECT {_TREND_COLUMNS} FROM trends",
+            filters=[
+                ("owner_id = {}", uuid.UUID(owner_id)),
+                given("risk = {}", risk),
+                given("score >= {}", min_score),
+                ("lower(keyword) LIKE {}", _like(keyword)) if keyword else None,
+                None if job_id is None else ("job_id = {}", as_uuid(job_id)),
+            ],
+            keyset=(column, "id"),
+            descending=sort.startswith("-"),
+            after=None if after is None else (after.value, after.id),
+            limit=limit,
+        ),
     )
-    items = [_trend(r) for r in rows[:limit]]
+    items = [_trend(r) for r in rows]
     next_cursor = None
-    if len(rows) > limit:
+    if more:
         last = items[-1]
         value_out: float | datetime = last.score if column == "score" else last.created_at
         next_cursor = encode_cursor(Cursor(sort=sort, value=value_out, id=last.id))
@@ -222,29 +214,25 @@ async def list_products(
     limit: int,
 ) -> ProductPage:
     """The owner's products newest first, keyset-paginated on (created_at, id)."""
-    where = ["owner_id = $1"]
-    args: list[Any] = [uuid.UUID(owner_id)]
-    if status is not None:
-        args.append(status)
-        where.append(f"status = ${len(args)}")
-    if keyword:
-        args.append(_like(keyword))
-        where.append(f"lower(keyword) LIKE ${len(args)}")
-    if job_id is not None:
-        args.append(as_uuid(job_id))
-        where.append(f"job_id = ${len(args)}")
-    if after is not None:
-        args += [after.value, after.id]
-        where.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-    args.append(limit + 1)
-    rows = await conn.fetch(
-        f"""SELECT {_PRODUCT_COLUMNS} FROM products WHERE {" AND ".join(where)}
-            ORDER BY created_at DESC, id DESC LIMIT ${len(args)}""",
-        *args,
+    rows, more = await fetch_page(
+        conn,
+        page_query(
+            f"SELECT {_PRODUCT_COLUMNS} FROM products",
+            filters=[
+                ("owner_id = {}", uuid.UUID(owner_id)),
+                given("status = {}", status),
+                ("lower(keyword) LIKE {}", _like(keyword)) if keyword else None,
+                None if job_id is None else ("job_id = {}", as_uuid(job_id)),
+            ],
+            keyset=("created_at", "id"),
+            descending=True,
+            after=None if after is None else (after.value, after.id),
+            limit=limit,
+        ),
     )
-    items = [_product(r) for r in rows[:limit]]
+    items = [_product(r) for r in rows]
     next_cursor = None
-    if len(rows) > limit:
+    if more:
         last = items[-1]
         next_cursor = encode_cursor(Cursor(sort="-created", value=last.created_at, id=last.id))
     return ProductPage(items=items, next_cursor=next_cursor)

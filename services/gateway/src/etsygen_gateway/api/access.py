@@ -33,20 +33,23 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from etsygen_gateway.adapters.limiter import RateLimiter
 from etsygen_gateway.api.edge import RESPONSE_HEADERS
 from etsygen_gateway.domain.accounts import Principal
 from etsygen_gateway.domain.accounts import Scope as ApiScope
-from etsygen_gateway.domain.network import client_ip
+from etsygen_gateway.domain.network import Network, client_ip
 from etsygen_gateway.domain.ratelimit import (
     Decision,
     Tier,
+    Tiers,
     describe_wait,
     encoded_headers,
     headers_for,
     merge,
 )
 from etsygen_gateway.errors import ForbiddenError, RateLimitedError, UnauthenticatedError
-from etsygen_gateway.gateway import Gateway
+from etsygen_gateway.service_layer.authentication import Authenticator
+from etsygen_gateway.settings import GatewaySection
 
 CSRF_HEADER: Final = "x-csrf-token"
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -125,9 +128,18 @@ class Access:
     call where a middleware would add two layers (itself and an exception handler) around every route.
     """
 
-    def __init__(self, gateway: Gateway) -> None:
-        self.gw = gateway
-        settings = gateway.settings.gateway
+    def __init__(
+        self,
+        settings: GatewaySection,
+        auth: Authenticator,
+        limiter: RateLimiter,
+        tiers: Tiers,
+        trusted_proxies: tuple[Network, ...],
+    ) -> None:
+        self.auth = auth
+        self.limiter = limiter
+        self.tiers = tiers
+        self.trusted_proxies = trusted_proxies
         self.session_cookie = session_cookie(settings.cookie_secure)
         self.csrf_cookie = csrf_cookie(settings.cookie_secure)
         self.allowed_origins = {o.rstrip("/").lower() for o in settings.allowed_origins}
@@ -139,14 +151,14 @@ class Access:
         answers them), and what :class:`AccessMiddleware` calls for WebSockets.
         """
         scope = connection.scope
-        gw = self.gw
         headers = _headers(scope)
         peer = scope.get("client")
         forwarded = headers.get("x-forwarded-for")
-        if forwarded is None or not gw.trusted_proxies:
+        trusted_proxies = self.trusted_proxies
+        if forwarded is None or not trusted_proxies:
             client = peer[0] if peer else "unknown"
         else:
-            client = client_ip(peer[0] if peer else None, forwarded, gw.trusted_proxies)
+            client = client_ip(peer[0] if peer else None, forwarded, trusted_proxies)
         state = scope["state"]
         state["client_ip"] = client
         opt = scope["route_handler"].opt
@@ -156,12 +168,12 @@ class Access:
         if not opt.get("public"):
             key = _presented_key(scope, headers)
             if key is not None:
-                principal = gw.auth.known_api_key(key) or await gw.auth.api_key(key)
+                principal = self.auth.known_api_key(key) or await self.auth.api_key(key)
                 rejected = principal is None
             else:
                 token = _cookies(headers.get("cookie")).get(self.session_cookie)
                 if token:
-                    principal = await gw.auth.session(token)
+                    principal = await self.auth.session(token)
                     if principal is not None:
                         self._check_csrf_or_origin(scope, headers, principal, opt)
         scope["user"] = principal
@@ -171,10 +183,10 @@ class Access:
         if tier not in _UNLIMITED:
             if tier == "api":  # the default: one tier
                 identity = principal.rate_identity if principal else f"ip:{client}"
-                checks = [(gw.tiers.api, identity)]
+                checks = [(self.tiers.api, identity)]
             else:
                 checks = self._checks(tier, principal, client)
-            decision = await gw.limiter.check(checks)
+            decision = await self.limiter.check(checks)
             if not decision.allowed:
                 name = decision.binding.tier.name if decision.binding else tier
                 wait = describe_wait(decision.retry_after_s)
@@ -196,7 +208,7 @@ class Access:
     def _checks(self, tier: str, principal: Principal | None, client: str) -> list[tuple[Tier, str]]:
         """The budgets a request to a route of ``tier`` spends: the API key's, the user's, or the IP's."""
         identity = principal.rate_identity if principal else f"ip:{client}"
-        tiers = self.gw.tiers
+        tiers = self.tiers
         if tier == "ai":
             return [(tiers.ai, identity), (tiers.api, identity)]
         if tier == "replay":
@@ -262,10 +274,13 @@ class RequestBudgets:
     """
 
     def __init__(
-        self, connection: ASGIConnection[Any, Any, Any, Any], gateway: Gateway, checks: list[tuple[Tier, str]]
+        self,
+        connection: ASGIConnection[Any, Any, Any, Any],
+        limiter: RateLimiter,
+        checks: list[tuple[Tier, str]],
     ) -> None:
         self._state = connection.scope["state"]
-        self._limiter = gateway.limiter
+        self._limiter = limiter
         self._checks = checks
 
     @property
@@ -309,8 +324,8 @@ class AccessMiddleware(ASGIMiddleware):
         self.access = access
 
     def __deepcopy__(self, memo: dict[int, Any]) -> AccessMiddleware:
-        # Litestar deep-copies a Router when registering it; the middleware holds the gateway (pools, locks),
-        # which is shared, not copied.
+        # Litestar deep-copies a Router when registering it; the middleware holds the access check (the
+        # authenticator's memory, the limiter), which is shared, not copied.
         return self
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:

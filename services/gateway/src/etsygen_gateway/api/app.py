@@ -23,7 +23,7 @@ from etsygen_gateway.api.routes import system
 from etsygen_gateway.api.routes.accounts import ApiKeyController, AuthController
 from etsygen_gateway.api.routes.admin import AdminController
 from etsygen_gateway.api.routes.catalog import ProductController, TrendController
-from etsygen_gateway.api.routes.common import GATEWAY_STATE
+from etsygen_gateway.api.routes.common import CATALOG_STATE, JOBS_STATE
 from etsygen_gateway.api.routes.jobs import JobController
 from etsygen_gateway.gateway import Gateway
 
@@ -74,12 +74,13 @@ def openapi_config(secure_cookies: bool) -> OpenAPIConfig:
 
 
 def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) -> Litestar:
-    """Build the ASGI app around ``gw``; ``extra_route_handlers`` mounts more routes (static files etc.)."""
+    """Build the ASGI app over the gateway's parts; ``extra_route_handlers`` mounts more routes (static files
+    etc.). Each route is handed the parts it names (see ``api.routes.common``), none the whole gateway."""
     settings = gw.settings.gateway
     # Authentication and rate limits run as the app's before_request hook (one call per HTTP request, no
     # extra middleware layers); WebSocket connections, which have no such hook, get the same check as route
     # middleware.
-    access = Access(gw)
+    access = Access(settings, gw.auth, gw.limiter, gw.tiers, gw.trusted_proxies)
     handlers: list[Any] = [
         AuthController,
         ApiKeyController,
@@ -103,8 +104,8 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
         handlers += [static_files(dashboard), to_dashboard]
     app = Litestar(
         route_handlers=handlers,
-        dependencies={"gw": Provide(lambda: gw, use_cache=True, sync_to_thread=False)},
-        state=State({GATEWAY_STATE: gw}),
+        dependencies={name: _provide(part) for name, part in _parts(gw).items()},
+        state=State({CATALOG_STATE: gw.catalog, JOBS_STATE: gw.jobs}),
         before_request=access.check,
         request_class=bodies.StrictJsonRequest,
         exception_handlers={Exception: problems.handle_exception},
@@ -123,6 +124,27 @@ def create_app(gw: Gateway, *, extra_route_handlers: list[Any] | None = None) ->
         ),
     )
     return app
+
+
+def _parts(gw: Gateway) -> dict[str, object]:
+    """What routes may ask for, by parameter name (the types are in ``api.routes.common``)."""
+    return {
+        "settings": gw.settings,
+        "pool": gw.pool,
+        "redis": gw.redis,
+        "live": gw.live,
+        "passwords": gw.passwords,
+        "auth": gw.auth,
+        "limiter": gw.limiter,
+        "tiers": gw.tiers,
+        "health": gw.health,
+        "catalog": gw.catalog,
+        "jobs": gw.jobs,
+    }
+
+
+def _provide(part: object) -> Provide:
+    return Provide(lambda: part, use_cache=True, sync_to_thread=False)
 
 
 def _allow_every_method(app: Litestar) -> None:

@@ -20,16 +20,16 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import HeaderParameter, PathParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from etsygen_common.late import Late
+from etsygen_gateway.adapters.live import LiveHub
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import principal_of
-from etsygen_gateway.api.routes.common import GW
+from etsygen_gateway.api.routes.common import HealthChecks, JobService, LiveHubOf, Settings
 from etsygen_gateway.domain.accounts import Principal
 from etsygen_gateway.domain.jobs import TERMINAL_JOB
 from etsygen_gateway.domain.text import whole
-from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.metrics import LIVE_SUBSCRIBERS, SERVICE
-from etsygen_gateway.service_layer import jobs as job_service
-from etsygen_gateway.service_layer.operations import system_health
+from etsygen_gateway.service_layer.jobs import Jobs
 
 HEARTBEAT_S: Final = 15.0
 POLL_WITHOUT_LISTENER_S: Final = 2.0
@@ -46,36 +46,40 @@ class StreamItem(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def job_stream(
-    gw: Gateway, principal: Principal, job_id: str, after_id: int = 0
+    jobs: Jobs, live: Late, principal: Principal, job_id: str, after_id: int = 0
 ) -> AsyncGenerator[StreamItem, None]:
-    """The stream of one of the caller's jobs (raises NotFoundError before yielding when it is not theirs)."""
-    job = await job_service.job_state(gw, principal, job_id)
-    queue = gw.live.subscribe(job_id) if gw.live is not None else None
+    """The stream of one of the caller's jobs (raises NotFoundError before yielding when it is not theirs).
+
+    ``live`` is the live hub, unbound when the gateway does not listen (the stream polls then).
+    """
+    job = await jobs.job_state(principal, job_id)
+    hub = live.get()
+    queue = hub.subscribe(job_id) if hub is not None else None
     try:
         yield StreamItem(type="job", data=job)
         last_id = after_id
         while True:
-            entries = await job_service.timeline(gw, principal, job_id, after_id=last_id)
+            entries = await jobs.timeline(principal, job_id, after_id=last_id)
             for entry in entries:
                 last_id = entry.id
                 yield StreamItem(type="timeline", id=entry.id, data=entry)
             if entries:
-                job = await job_service.job_state(gw, principal, job_id)
+                job = await jobs.job_state(principal, job_id)
                 yield StreamItem(type="job", id=last_id, data=job)
                 continue  # more may have committed meanwhile: read again before waiting
             if job.status in TERMINAL_JOB:
                 yield StreamItem(type="end", id=last_id, data=job)
                 return
-            if not await _wait_for_notice(queue, gw):
+            if not await _wait_for_notice(queue, hub):
                 yield StreamItem(type="heartbeat", id=last_id)
     finally:
-        if queue is not None and gw.live is not None:
-            gw.live.unsubscribe(job_id, queue)
+        if queue is not None and hub is not None:
+            hub.unsubscribe(job_id, queue)
 
 
-async def _wait_for_notice(queue: asyncio.Queue[Any] | None, gw: Gateway) -> bool:
+async def _wait_for_notice(queue: asyncio.Queue[Any] | None, hub: LiveHub | None) -> bool:
     """True when a notice arrived (or it is time to poll); False on a heartbeat interval without one."""
-    listening = queue is not None and gw.live is not None and gw.live.connected
+    listening = queue is not None and hub is not None and hub.connected
     timeout = HEARTBEAT_S if listening else POLL_WITHOUT_LISTENER_S
     if queue is None:
         await asyncio.sleep(timeout)
@@ -97,7 +101,8 @@ async def _wait_for_notice(queue: asyncio.Queue[Any] | None, gw: Gateway) -> boo
     responses=problems.responses(400, 401, 403, 404, 429, 500),
 )
 async def job_events_sse(
-    gw: GW,
+    jobs: JobService,
+    live: LiveHubOf,
     request: Request[Any, Any, Any],
     job_id: Annotated[UUID, PathParameter(description="job id")],
     # A string, as EventSource sends back the id it last received; not nullable, as a header has no null.
@@ -113,7 +118,7 @@ async def job_events_sse(
 ) -> ServerSentEvent:
     """Server-sent events of a job's progress (the fallback of the WebSocket ``/v1/jobs/{id}/live``)."""
     principal = principal_of(request)
-    stream = job_stream(gw, principal, str(job_id), int(last_event_id))
+    stream = job_stream(jobs, live, principal, str(job_id), int(last_event_id))
     first = await anext(stream)  # NotFoundError surfaces as a 404 problem before the stream starts
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
@@ -143,11 +148,14 @@ async def _prepend(first: StreamItem, rest: AsyncIterator[StreamItem]) -> AsyncG
 
 @websocket("/v1/jobs/{job_id:uuid}/live", opt={"requires": "read"})
 async def job_live_ws(
-    socket: WebSocket[Any, Any, Any], gw: GW, job_id: Annotated[UUID, PathParameter(description="job id")]
+    socket: WebSocket[Any, Any, Any],
+    jobs: JobService,
+    live: LiveHubOf,
+    job_id: Annotated[UUID, PathParameter(description="job id")],
 ) -> None:
     """A job's progress over a WebSocket: JSON messages ``{type, id, data}``, closed when it finishes."""
     principal = principal_of(socket)
-    stream = job_stream(gw, principal, str(job_id))
+    stream = job_stream(jobs, live, principal, str(job_id))
     try:
         first = await anext(stream)
     except Exception:
@@ -191,17 +199,17 @@ async def _until_disconnect(socket: WebSocket[Any, Any, Any]) -> None:
 
 
 @websocket("/v1/health/live-stream", opt={"requires": "read"})
-async def health_live_ws(socket: WebSocket[Any, Any, Any], gw: GW) -> None:
+async def health_live_ws(socket: WebSocket[Any, Any, Any], health: HealthChecks, settings: Settings) -> None:
     """System health every ``GATEWAY_HEALTH_INTERVAL_S`` seconds until the client disconnects."""
     await socket.accept()
     LIVE_SUBSCRIBERS.labels(SERVICE, "health").inc()
     watcher = asyncio.create_task(_until_disconnect(socket))
     try:
         while not watcher.done():
-            report = await system_health(gw)
+            report = await health.system_health()
             await socket.send_data(_json.encode(StreamItem(type="health", data=report)).decode(), mode="text")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(watcher), gw.settings.gateway.health_interval_s)
+                await asyncio.wait_for(asyncio.shield(watcher), settings.gateway.health_interval_s)
     except WebSocketDisconnect:
         return
     finally:

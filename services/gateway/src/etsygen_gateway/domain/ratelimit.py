@@ -47,6 +47,20 @@ class Tier(msgspec.Struct, frozen=True, kw_only=True):
         return self.window_s * 1_000_000 / self.limit
 
 
+class Tiers(msgspec.Struct, frozen=True, kw_only=True):
+    """The configured rate-limit tiers (``GATEWAY_RATE_*``)."""
+
+    auth: Tier
+    """Every request to an auth route, per client IP: the flood limit."""
+    auth_failures_ip: Tier
+    """Failed sign-up/login attempts per client IP."""
+    auth_failures_account: Tier
+    """Failed sign-up/login attempts per account (e-mail address)."""
+    api: Tier
+    ai: Tier
+    replay: Tier
+
+
 class TierResult(msgspec.Struct, frozen=True, kw_only=True):
     """The state of one tier after a decision."""
 

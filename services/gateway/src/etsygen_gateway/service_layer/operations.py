@@ -27,7 +27,6 @@ from etsygen_gateway.domain.health import (
 )
 from etsygen_gateway.domain.views import BreakerList, DeadLetterDetail, DeadLetterPage, DeadLetterSummary
 from etsygen_gateway.errors import ConflictError, NotFoundError
-from etsygen_gateway.gateway import Gateway
 from etsygen_gateway.metrics import HEALTH_SCORE, SERVICE
 
 CHECK_TIMEOUT_S = 2.0
@@ -47,7 +46,7 @@ class ReplayResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def dead_letters(
-    gw: Gateway,
+    pool: Any,
     *,
     status: str | None,
     topic: str | None,
@@ -60,7 +59,7 @@ async def dead_letters(
     # Ids are bigint: a cursor past the largest one means "from the newest", not a database error.
     before = min(int(cursor), _MAX_BIGINT) if cursor and cursor.isdigit() else None
     return await repo.list_dead_letters(
-        gw.pool,
+        pool,
         status=status,
         topic=topic,
         consumer_group=consumer_group,
@@ -129,10 +128,10 @@ async def discard(pool: Any, letter_id: int) -> DeadLetterSummary:
     return found
 
 
-async def breakers(gw: Gateway) -> BreakerList:
+async def breakers(redis: Any, key_prefix: str) -> BreakerList:
     """Circuit-breaker states from Redis (empty and ``available=false`` when Redis is down)."""
     try:
-        items = await read_breakers(gw.redis, gw.settings.common.redis.key_prefix)
+        items = await read_breakers(redis, key_prefix)
     except (RedisError, OSError):
         return BreakerList(items=[], available=False)
     return BreakerList(items=items)
@@ -147,64 +146,78 @@ async def _timed(check: Callable[[], Awaitable[object]]) -> tuple[bool, str, flo
     return True, "", round((time.perf_counter() - started) * 1000, 1)
 
 
-async def system_health(gw: Gateway) -> SystemHealth:
-    """Every component's state and the weighted score."""
-    pending: list[int] = []
-    recent: list[int] = []
-
-    async def postgres() -> None:
-        async with gw.pool.acquire() as conn:
-            pending.append(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
-            recent.append(await repo.recent_count(conn))
-
-    async def redis() -> None:
-        await gw.redis.ping()
-
-    checks: dict[str, Callable[[], Awaitable[object]]] = {"postgres": postgres, "redis": redis}
-    if gw.kafka_check is not None:
-        checks["kafka"] = gw.kafka_check
-    results = await asyncio.gather(*(_timed(c) for c in checks.values()))
-    states: dict[str, tuple[ComponentState, str, float | None]] = {}
-    for name, (ok, detail, ms) in zip(checks, results, strict=True):
-        if ok:
-            states[name] = ("ok", "", ms)
-        elif name == "postgres":
-            states[name] = ("down", detail, ms)
-        else:
-            states[name] = ("degraded", detail, ms)
-    states["outbox"] = (
-        backlog_state(pending[0] if pending else None),
-        f"{pending[0]} events waiting" if pending else "unknown",
-        None,
-    )
-    states["dead_letters"] = (
-        dead_letter_state(recent[0] if recent else None),
-        f"{recent[0]} in the last hour" if recent else "unknown",
-        None,
-    )
-    health = summarize(states, datetime.now(UTC).isoformat(timespec="seconds"))
-    HEALTH_SCORE.labels(SERVICE).set(health.score)
-    return health
+Check = Callable[[], Awaitable[object]]
 
 
-async def ready(gw: Gateway) -> tuple[bool, dict[str, dict[str, object]]]:
-    """Readiness: Postgres must answer (it holds every accepted request). Redis and Kafka are reported, but
-    only degrade the service: without Redis it serves uncached and fails limits open, without Kafka events
-    wait in the outbox."""
+class Health:
+    """The gateway's own view of its dependencies: readiness and the system's health score."""
 
-    async def postgres() -> None:
-        async with gw.pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
+    def __init__(self, pool: Any, redis: Any, kafka_check: Check | None = None) -> None:
+        """``pool`` and ``redis``: the gateway's clients (late-bound); ``kafka_check``: pings the broker
+        (None where the gateway runs without Kafka, as in tests of the API alone)."""
+        self._pool = pool
+        self._redis = redis
+        self._kafka_check = kafka_check
+        self.stopping = False
+        """Set when the process shuts down: readiness and liveness answer 503 from then on."""
 
-    async def redis() -> None:
-        await gw.redis.ping()
+    async def system_health(self) -> SystemHealth:
+        """Every component's state and the weighted score."""
+        pending: list[int] = []
+        recent: list[int] = []
 
-    checks: dict[str, Callable[[], Awaitable[object]]] = {"postgres": postgres, "redis": redis}
-    if gw.kafka_check is not None:
-        checks["kafka"] = gw.kafka_check
-    results = await asyncio.gather(*(_timed(c) for c in checks.values()))
-    report: dict[str, dict[str, object]] = {}
-    for name, (ok, detail, ms) in zip(checks, results, strict=True):
-        state = "ok" if ok else ("down" if name == "postgres" else "degraded")
-        report[name] = {"status": state, "ms": ms, **({"error": detail} if detail else {})}
-    return report["postgres"]["status"] == "ok" and not gw.stopping, report
+        async def postgres() -> None:
+            async with self._pool.acquire() as conn:
+                pending.append(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+                recent.append(await repo.recent_count(conn))
+
+        async def redis() -> None:
+            await self._redis.ping()
+
+        checks: dict[str, Callable[[], Awaitable[object]]] = {"postgres": postgres, "redis": redis}
+        if self._kafka_check is not None:
+            checks["kafka"] = self._kafka_check
+        results = await asyncio.gather(*(_timed(c) for c in checks.values()))
+        states: dict[str, tuple[ComponentState, str, float | None]] = {}
+        for name, (ok, detail, ms) in zip(checks, results, strict=True):
+            if ok:
+                states[name] = ("ok", "", ms)
+            elif name == "postgres":
+                states[name] = ("down", detail, ms)
+            else:
+                states[name] = ("degraded", detail, ms)
+        states["outbox"] = (
+            backlog_state(pending[0] if pending else None),
+            f"{pending[0]} events waiting" if pending else "unknown",
+            None,
+        )
+        states["dead_letters"] = (
+            dead_letter_state(recent[0] if recent else None),
+            f"{recent[0]} in the last hour" if recent else "unknown",
+            None,
+        )
+        health = summarize(states, datetime.now(UTC).isoformat(timespec="seconds"))
+        HEALTH_SCORE.labels(SERVICE).set(health.score)
+        return health
+
+    async def ready(self) -> tuple[bool, dict[str, dict[str, object]]]:
+        """Readiness: Postgres must answer (it holds every accepted request). Redis and Kafka are reported,
+        but only degrade the service: without Redis it serves uncached and fails limits open, without Kafka
+        events wait in the outbox."""
+
+        async def postgres() -> None:
+            async with self._pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+
+        async def redis() -> None:
+            await self._redis.ping()
+
+        checks: dict[str, Callable[[], Awaitable[object]]] = {"postgres": postgres, "redis": redis}
+        if self._kafka_check is not None:
+            checks["kafka"] = self._kafka_check
+        results = await asyncio.gather(*(_timed(c) for c in checks.values()))
+        report: dict[str, dict[str, object]] = {}
+        for name, (ok, detail, ms) in zip(checks, results, strict=True):
+            state = "ok" if ok else ("down" if name == "postgres" else "degraded")
+            report[name] = {"status": state, "ms": ms, **({"error": detail} if detail else {})}
+        return report["postgres"]["status"] == "ok" and not self.stopping, report

@@ -50,7 +50,7 @@ class Outcome:
 class ConceptGeneration:
     """Gate, budget and generation for a scored niche; everything that talks to the provider.
 
-    ``pool`` is bound by the composition root once the service started (the budget reads today's usage).
+    ``pool`` is the runtime's late-bound pool: the budget reads today's usage from it once started.
     """
 
     def __init__(

@@ -19,7 +19,7 @@ from etsygen_gateway.api.access import (
     principal_of,
     session_cookie,
 )
-from etsygen_gateway.api.routes.common import GW
+from etsygen_gateway.api.routes.common import Auth, Limiter, PasswordHasher, Pool, RateTiers, Settings
 from etsygen_gateway.api.schemas import (
     ApiKeyCreate,
     LoginRequest,
@@ -30,21 +30,20 @@ from etsygen_gateway.api.schemas import (
     SignupRequest,
 )
 from etsygen_gateway.domain.accounts import normalize_email
+from etsygen_gateway.domain.ratelimit import Tiers
 from etsygen_gateway.domain.views import ApiKeyList, UserView
 from etsygen_gateway.errors import ForbiddenError, UnauthenticatedError
-from etsygen_gateway.gateway import Gateway
-from etsygen_gateway.service_layer import accounts
-from etsygen_gateway.service_layer.accounts import NewApiKey
+from etsygen_gateway.service_layer import accounts, api_keys, first_admin
+from etsygen_gateway.service_layer.api_keys import NewApiKey
 
 AUTH_ERRORS = problems.responses(400, 401, 403, 409, 413, 415, 422, 429, 500)
 
 
-def _attempts(gw: Gateway, request: Request[Any, Any, Any], email: str) -> RequestBudgets:
+def _attempts(tiers: Tiers, limiter: Limiter, request: Request[Any, Any, Any], email: str) -> RequestBudgets:
     """The failed-attempt budgets of a sign-up or login: the client IP's and the account's."""
-    tiers = gw.tiers
     return RequestBudgets(
         request,
-        gw,
+        limiter,
         [
             (tiers.auth_failures_ip, f"ip:{client_of(request)}"),
             (tiers.auth_failures_account, f"account:{normalize_email(email)}"),
@@ -66,19 +65,26 @@ class AuthController(Controller):
         security=[],
     )
     async def signup(
-        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[SignupRequest]
+        self,
+        settings: Settings,
+        pool: Pool,
+        passwords: PasswordHasher,
+        tiers: RateTiers,
+        limiter: Limiter,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SignupRequest],
     ) -> Response[UserView]:
         """Create an account (open sign-up, or with an admin's invitation)."""
-        settings = gw.settings.gateway
+        config = settings.gateway
         user = await accounts.signup(
-            gw.pool,
-            gw.passwords,
-            _attempts(gw, request, data.email),
+            pool,
+            passwords,
+            _attempts(tiers, limiter, request, data.email),
             email=data.email,
             password=data.password,
             invitation=data.invitation,
-            mode=settings.signup_mode,
-            role=settings.signup_role,
+            mode=config.signup_mode,
+            role=config.signup_role,
         )
         return Response(user, status_code=HTTP_201_CREATED)
 
@@ -90,12 +96,16 @@ class AuthController(Controller):
     )
     async def setup_status(
         self,
-        gw: GW,
+        pool: Pool,
+        tiers: RateTiers,
+        limiter: Limiter,
         request: Request[Any, Any, Any],
         token: Annotated[str, QueryParameter(min_length=1, max_length=200, description="the link's token")],
     ) -> Response[SetupLinkStatus]:
         """Whether a first-admin setup link still works (404 problem when used, expired or replaced)."""
-        expires_at = await accounts.setup_link_expiry(gw.pool, _attempts(gw, request, "setup-link"), token)
+        expires_at = await first_admin.setup_link_expiry(
+            pool, _attempts(tiers, limiter, request, "setup-link"), token
+        )
         return Response(SetupLinkStatus(expires_at=expires_at))
 
     @post(
@@ -106,13 +116,19 @@ class AuthController(Controller):
         security=[],
     )
     async def setup(
-        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[SetupRequest]
+        self,
+        pool: Pool,
+        passwords: PasswordHasher,
+        tiers: RateTiers,
+        limiter: Limiter,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SetupRequest],
     ) -> Response[UserView]:
         """Create the first admin with the one-time setup link that ``etsygen dev`` prints (works once)."""
-        user = await accounts.complete_setup(
-            gw.pool,
-            gw.passwords,
-            _attempts(gw, request, "setup-link"),
+        user = await first_admin.complete_setup(
+            pool,
+            passwords,
+            _attempts(tiers, limiter, request, "setup-link"),
             token=data.token,
             email=data.email,
             password=data.password,
@@ -127,21 +143,28 @@ class AuthController(Controller):
         security=[],
     )
     async def login(
-        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+        self,
+        settings: Settings,
+        pool: Pool,
+        passwords: PasswordHasher,
+        tiers: RateTiers,
+        limiter: Limiter,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginRequest],
     ) -> Response[LoginResponse]:
         """Open a session: an HttpOnly session cookie plus a CSRF token (body and readable cookie)."""
-        settings = gw.settings.gateway
+        config = settings.gateway
         session = await accounts.login(
-            gw.pool,
-            gw.passwords,
-            _attempts(gw, request, data.email),
+            pool,
+            passwords,
+            _attempts(tiers, limiter, request, data.email),
             email=data.email,
             password=data.password,
-            ttl_s=settings.session_ttl_s,
+            ttl_s=config.session_ttl_s,
             client_ip=client_of(request),
             user_agent=request.headers.get("user-agent"),
         )
-        secure = settings.cookie_secure
+        secure = config.cookie_secure
         body = LoginResponse(
             user=UserView(
                 id=session.id, email=session.email, role=session.role, created_at=session.created_at
@@ -156,7 +179,7 @@ class AuthController(Controller):
                     key=session_cookie(secure),
                     value=session.token,
                     path="/",
-                    max_age=settings.session_ttl_s,
+                    max_age=config.session_ttl_s,
                     httponly=True,
                     secure=secure,
                     samesite="strict",
@@ -165,7 +188,7 @@ class AuthController(Controller):
                     key=csrf_cookie(secure),
                     value=session.csrf_token,
                     path="/",
-                    max_age=settings.session_ttl_s,
+                    max_age=config.session_ttl_s,
                     httponly=False,
                     secure=secure,
                     samesite="strict",
@@ -174,15 +197,17 @@ class AuthController(Controller):
         )
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, responses=problems.responses(401, 403, 429, 500))
-    async def logout(self, gw: GW, request: Request[Any, Any, Any]) -> Response[None]:
+    async def logout(
+        self, settings: Settings, pool: Pool, auth: Auth, request: Request[Any, Any, Any]
+    ) -> Response[None]:
         """End the session and clear its cookies."""
         principal = principal_of(request)
-        secure = gw.settings.gateway.cookie_secure
+        secure = settings.gateway.cookie_secure
         if principal.method != "session":
             raise ForbiddenError("logout ends a session; revoke API keys instead")
         token = request.cookies.get(session_cookie(secure))
         if token:
-            await accounts.logout(gw.pool, gw.auth, token)
+            await accounts.logout(pool, auth, token)
         return Response(
             None,
             status_code=HTTP_204_NO_CONTENT,
@@ -228,18 +253,18 @@ class ApiKeyController(Controller):
         return principal
 
     @get("/", responses=problems.responses(401, 403, 429, 500))
-    async def list_keys(self, gw: GW, request: Request[Any, Any, Any]) -> ApiKeyList:
+    async def list_keys(self, pool: Pool, request: Request[Any, Any, Any]) -> ApiKeyList:
         """The caller's keys (metadata only; secrets are never shown again)."""
-        return await accounts.list_api_keys(gw.pool, principal_of(request))
+        return await api_keys.list_api_keys(pool, principal_of(request))
 
     @post("/", status_code=HTTP_201_CREATED, responses=problems.responses(*problems.COMMON, 422))
     async def create_key(
-        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[ApiKeyCreate]
+        self, pool: Pool, request: Request[Any, Any, Any], data: JSONBody[ApiKeyCreate]
     ) -> NewApiKey:
         """Issue a key; its secret is in ``key`` and shown this once."""
         principal = self._managing(request)
-        return await accounts.create_api_key(
-            gw.pool,
+        return await api_keys.create_api_key(
+            pool,
             principal,
             name=data.name,
             scopes=list(data.scopes),
@@ -251,10 +276,11 @@ class ApiKeyController(Controller):
     )
     async def revoke_key(
         self,
-        gw: GW,
+        pool: Pool,
+        auth: Auth,
         request: Request[Any, Any, Any],
         key_id: Annotated[UUID, PathParameter(description="key id")],
     ) -> None:
         """Revoke a key at once (other gateway processes stop accepting it within the auth cache time)."""
         principal = self._managing(request)
-        await accounts.revoke_api_key(gw.pool, gw.auth, principal, str(key_id))
+        await api_keys.revoke_api_key(pool, auth, principal, str(key_id))

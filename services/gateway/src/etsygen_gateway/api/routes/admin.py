@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import principal_of
-from etsygen_gateway.api.routes.common import GW
+from etsygen_gateway.api.routes.common import Pool, Redis, Settings
 from etsygen_gateway.api.schemas import MAX_ID, InvitationCreate, InvitationCreated
 from etsygen_gateway.domain.text import PLAIN_TEXT, whole
 from etsygen_gateway.domain.views import BreakerList, DeadLetterDetail, DeadLetterPage, DeadLetterSummary
@@ -31,7 +31,7 @@ class AdminController(Controller):
     @get("/dead-letters", responses=problems.responses(*problems.COMMON))
     async def list_dead_letters(
         self,
-        gw: GW,
+        pool: Pool,
         status: FromQuery[Literal["pending", "replayed", "discarded"] | None] = None,
         topic: Text = None,
         consumer_group: Text = None,
@@ -41,7 +41,7 @@ class AdminController(Controller):
     ) -> DeadLetterPage:
         """Dead letters newest first, filtered by status, original topic, consumer group or exception type."""
         return await operations.dead_letters(
-            gw,
+            pool,
             status=status,
             topic=topic,
             consumer_group=consumer_group,
@@ -51,9 +51,9 @@ class AdminController(Controller):
         )
 
     @get("/dead-letters/{letter_id:int}", responses=problems.responses(*problems.COMMON, 404))
-    async def get_dead_letter(self, gw: GW, letter_id: LetterId) -> DeadLetterDetail:
+    async def get_dead_letter(self, pool: Pool, letter_id: LetterId) -> DeadLetterDetail:
         """One dead letter: failure headers, original headers, key and body."""
-        return await operations.dead_letter(gw.pool, letter_id)
+        return await operations.dead_letter(pool, letter_id)
 
     @post(
         "/dead-letters/{letter_id:int}/replay",
@@ -63,38 +63,42 @@ class AdminController(Controller):
     )
     async def replay(
         self,
-        gw: GW,
+        pool: Pool,
         letter_id: LetterId,
         dry_run: Annotated[bool, QueryParameter(description="only show what would be sent")] = False,
     ) -> ReplayResult:
         """Re-publish the original record to its topic through the outbox (rate-limited)."""
-        return await operations.replay(gw.pool, letter_id, dry_run=dry_run)
+        return await operations.replay(pool, letter_id, dry_run=dry_run)
 
     @post(
         "/dead-letters/{letter_id:int}/discard",
         status_code=HTTP_200_OK,
         responses=problems.responses(*problems.COMMON, 404),
     )
-    async def discard(self, gw: GW, letter_id: LetterId) -> DeadLetterSummary:
+    async def discard(self, pool: Pool, letter_id: LetterId) -> DeadLetterSummary:
         """Mark a dead letter as dealt with (retention removes it later)."""
-        return await operations.discard(gw.pool, letter_id)
+        return await operations.discard(pool, letter_id)
 
     @get("/breakers", responses=problems.responses(*problems.COMMON))
-    async def breakers(self, gw: GW) -> BreakerList:
+    async def breakers(self, settings: Settings, redis: Redis) -> BreakerList:
         """Circuit-breaker states of every service, as they last wrote them to Redis."""
-        return await operations.breakers(gw)
+        return await operations.breakers(redis, settings.common.redis.key_prefix)
 
     @post("/invitations", status_code=HTTP_201_CREATED, responses=problems.responses(*problems.COMMON, 422))
     async def invite(
-        self, gw: GW, request: Request[Any, Any, Any], data: JSONBody[InvitationCreate]
+        self,
+        settings: Settings,
+        pool: Pool,
+        request: Request[Any, Any, Any],
+        data: JSONBody[InvitationCreate],
     ) -> InvitationCreated:
         """Invite someone; the token (shown once) goes into their sign-up request."""
         token, expires_at = await accounts.invite(
-            gw.pool,
+            pool,
             principal_of(request),
             email=data.email,
             role=data.role,
-            ttl_s=gw.settings.gateway.invitation_ttl_s,
+            ttl_s=settings.gateway.invitation_ttl_s,
         )
         return InvitationCreated(
             token=token, email=data.email.strip().lower(), role=data.role, expires_at=expires_at

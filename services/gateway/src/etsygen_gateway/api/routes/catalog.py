@@ -12,13 +12,12 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import principal_of
-from etsygen_gateway.api.routes.common import GW, CachedJson, cached_json, documented, gateway_of
+from etsygen_gateway.api.routes.common import CachedJson, CatalogService, cached_json, catalog_of, documented
 from etsygen_gateway.api.schemas import PublishRequest
 from etsygen_gateway.domain.jobs import MAX_KEYWORD_LENGTH
 from etsygen_gateway.domain.pagination import RESOURCE_ID, cursor_pattern
 from etsygen_gateway.domain.text import LABEL, whole
 from etsygen_gateway.domain.views import ProductDetail, ProductPage, TrendDetail, TrendPage
-from etsygen_gateway.service_layer import catalog
 from etsygen_gateway.service_layer.catalog import PublishAccepted, RegenerationAccepted
 
 Risk = Literal["low", "medium", "high"]
@@ -72,8 +71,7 @@ class TrendController(Controller):
         limit: Limit = 20,
     ) -> CachedJson:
         """The caller's trends, filtered and sorted."""
-        data = await catalog.trends_json(
-            gateway_of(request),
+        data = await catalog_of(request).trends_json(
             principal_of(request),
             sort=sort,
             risk=risk,
@@ -90,7 +88,7 @@ class TrendController(Controller):
     )
     async def get_trend(self, request: Request[Any, Any, Any], trend_id: ResourceId) -> CachedJson:
         """A trend, each factor's value, input and weight, and the keyword's score history."""
-        return cached_json(await catalog.trend_json(gateway_of(request), principal_of(request), trend_id))
+        return cached_json(await catalog_of(request).trend_json(principal_of(request), trend_id))
 
     @post(
         "/{trend_id:str}/generate",
@@ -99,10 +97,10 @@ class TrendController(Controller):
         responses=problems.responses(*problems.COMMON, 404),
     )
     async def generate(
-        self, gw: GW, request: Request[Any, Any, Any], trend_id: ResourceId
+        self, catalog: CatalogService, request: Request[Any, Any, Any], trend_id: ResourceId
     ) -> RegenerationAccepted:
         """Ask for one more product concept for this trend (AI tier: 20 per hour by default)."""
-        return await catalog.regenerate(gw, principal_of(request), trend_id)
+        return await catalog.regenerate(principal_of(request), trend_id)
 
 
 class ProductController(Controller):
@@ -123,8 +121,7 @@ class ProductController(Controller):
         limit: Limit = 20,
     ) -> CachedJson:
         """The caller's products, newest first."""
-        data = await catalog.products_json(
-            gateway_of(request),
+        data = await catalog_of(request).products_json(
             principal_of(request),
             status=status,
             keyword=keyword,
@@ -141,14 +138,14 @@ class ProductController(Controller):
     )
     async def export_csv(
         self,
-        gw: GW,
+        catalog: CatalogService,
         request: Request[Any, Any, Any],
         status: FromQuery[ProductStatus | None] = None,
         job_id: JobFilter = None,
     ) -> Stream:
         """Every product as CSV in Etsy's listing columns, for bulk-listing tools."""
         lines = catalog.export_csv(
-            gw, principal_of(request), status=status, job_id=str(job_id) if job_id else None
+            principal_of(request), status=status, job_id=str(job_id) if job_id else None
         )
         return Stream(
             lines,
@@ -162,7 +159,7 @@ class ProductController(Controller):
     )
     async def get_product(self, request: Request[Any, Any, Any], product_id: ResourceId) -> CachedJson:
         """A product concept with its price evidence, design prompt, validation and provider usage."""
-        return cached_json(await catalog.product_json(gateway_of(request), principal_of(request), product_id))
+        return cached_json(await catalog_of(request).product_json(principal_of(request), product_id))
 
     @post(
         "/{product_id:str}/publish",
@@ -171,7 +168,11 @@ class ProductController(Controller):
         responses=problems.responses(*problems.COMMON, 404, 409),
     )
     async def publish(
-        self, gw: GW, request: Request[Any, Any, Any], product_id: ResourceId, data: JSONBody[PublishRequest]
+        self,
+        catalog: CatalogService,
+        request: Request[Any, Any, Any],
+        product_id: ResourceId,
+        data: JSONBody[PublishRequest],
     ) -> PublishAccepted:
         """Create the product as a draft listing in one of your Etsy shops (operators and admins)."""
-        return await catalog.publish(gw, principal_of(request), product_id, data.shop_id)
+        return await catalog.publish(principal_of(request), product_id, data.shop_id)

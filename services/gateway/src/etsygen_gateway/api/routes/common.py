@@ -9,23 +9,60 @@ from litestar.di import Dependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import SkipValidationMarker
 
-from etsygen_gateway.gateway import Gateway
+from etsygen_common.late import Late
+from etsygen_gateway.adapters.limiter import RateLimiter
+from etsygen_gateway.adapters.passwords import Passwords
+from etsygen_gateway.domain.ratelimit import Tiers
+from etsygen_gateway.service_layer.authentication import Authenticator
+from etsygen_gateway.service_layer.catalog import Catalog
+from etsygen_gateway.service_layer.jobs import Jobs
+from etsygen_gateway.service_layer.operations import Health
+from etsygen_gateway.settings import GatewaySettings
 
-GW: TypeAlias = Annotated[Gateway, Dependency(kind="named"), SkipValidationMarker()]
-"""The gateway, injected by name (and not validated: it is our own object, not request data)."""
+# The gateway's parts, injected by name by ``api.app.create_app`` (and not validated: they are our own
+# objects, not request data); a route takes one as a parameter of that name and type.
+Settings: TypeAlias = Annotated[GatewaySettings, Dependency(kind="named"), SkipValidationMarker()]
+"""``settings``: the gateway's settings."""
+Pool: TypeAlias = Annotated[Late, Dependency(kind="named"), SkipValidationMarker()]
+"""``pool``: the Postgres pool."""
+Redis: TypeAlias = Annotated[Late, Dependency(kind="named"), SkipValidationMarker()]
+"""``redis``: the Redis client."""
+LiveHubOf: TypeAlias = Annotated[Late, Dependency(kind="named"), SkipValidationMarker()]
+"""``live``: the live hub (unbound when the gateway does not listen)."""
+PasswordHasher: TypeAlias = Annotated[Passwords, Dependency(kind="named"), SkipValidationMarker()]
+"""``passwords``: the password hasher."""
+Auth: TypeAlias = Annotated[Authenticator, Dependency(kind="named"), SkipValidationMarker()]
+"""``auth``: the authenticator (its memory is forgotten on logout and revocation)."""
+Limiter: TypeAlias = Annotated[RateLimiter, Dependency(kind="named"), SkipValidationMarker()]
+"""``limiter``: the rate limiter."""
+RateTiers: TypeAlias = Annotated[Tiers, Dependency(kind="named"), SkipValidationMarker()]
+"""``tiers``: the rate-limit tiers."""
+HealthChecks: TypeAlias = Annotated[Health, Dependency(kind="named"), SkipValidationMarker()]
+"""``health``: readiness and the health score."""
+CatalogService: TypeAlias = Annotated[Catalog, Dependency(kind="named"), SkipValidationMarker()]
+"""``catalog``: trends and products."""
+JobService: TypeAlias = Annotated[Jobs, Dependency(kind="named"), SkipValidationMarker()]
+"""``jobs``: research jobs."""
 
-GATEWAY_STATE: Final = "gateway"
-"""Key of the gateway in the app's state (see :func:`gateway_of`)."""
+CATALOG_STATE: Final = "catalog"
+JOBS_STATE: Final = "jobs"
+"""Keys in the app's state of the services whose cached reads take them from there (:func:`catalog_of`)."""
 
 
-def gateway_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Gateway:
-    """The gateway, from the app's state.
+def catalog_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Catalog:
+    """The catalog service, from the app's state.
 
-    The cached reads take it this way rather than as the ``GW`` dependency: resolving a dependency costs a
-    cache hit more than the rest of the handler does.
+    The cached reads take their service this way rather than as a dependency: resolving a dependency costs
+    a cache hit more than the rest of the handler does.
     """
-    gateway: Gateway = connection.scope["litestar_app"].state[GATEWAY_STATE]
-    return gateway
+    catalog: Catalog = connection.scope["litestar_app"].state[CATALOG_STATE]
+    return catalog
+
+
+def jobs_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Jobs:
+    """The job service, from the app's state (for the cached reads, as :func:`catalog_of`)."""
+    jobs: Jobs = connection.scope["litestar_app"].state[JOBS_STATE]
+    return jobs
 
 
 _JSON: Final = (b"content-type", b"application/json")

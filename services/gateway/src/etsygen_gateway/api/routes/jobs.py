@@ -13,13 +13,20 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from etsygen_gateway.api import problems
 from etsygen_gateway.api.access import RequestBudgets, principal_of
-from etsygen_gateway.api.routes.common import GW, CachedJson, cached_json, documented, gateway_of
+from etsygen_gateway.api.routes.common import (
+    CachedJson,
+    JobService,
+    Limiter,
+    RateTiers,
+    cached_json,
+    documented,
+    jobs_of,
+)
 from etsygen_gateway.api.schemas import MAX_ID, JobCreate
 from etsygen_gateway.domain.pagination import UUID_ID, cursor_pattern
 from etsygen_gateway.domain.text import whole
 from etsygen_gateway.domain.views import JobDetail, JobPage, JobTimeline, JobView
 from etsygen_gateway.errors import InvalidRequestError
-from etsygen_gateway.service_layer import jobs
 
 JobStatusFilter = Literal["queued", "running", "succeeded", "partially_failed", "failed", "cancelled"]
 IdempotencyKey = Annotated[
@@ -81,7 +88,9 @@ class JobController(Controller):
     )
     async def submit(
         self,
-        gw: GW,
+        jobs: JobService,
+        tiers: RateTiers,
+        limiter: Limiter,
         request: Request[Any, Any, Any],
         data: JSONBody[JobCreate],
         idempotency_key: IdempotencyKey = None,
@@ -89,14 +98,13 @@ class JobController(Controller):
         """Accept a research job; the pipeline works on it asynchronously (follow ``Location``)."""
         principal = principal_of(request)
         job, _created = await jobs.submit_job(
-            gw,
             principal,
             keywords=list(data.keywords),
             marketplace=data.marketplace,
             listing_budget=data.listing_budget,
             generation=data.generation,
             idempotency_key=idempotency_key,
-            ai=RequestBudgets(request, gw, [(gw.tiers.ai, principal.rate_identity)]),
+            ai=RequestBudgets(request, limiter, [(tiers.ai, principal.rate_identity)]),
         )
         return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": f"/v1/jobs/{job.id}"})
 
@@ -115,8 +123,7 @@ class JobController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> CachedJson:
         """The caller's jobs, newest first."""
-        data = await jobs.jobs_json(
-            gateway_of(request),
+        data = await jobs_of(request).jobs_json(
             principal_of(request),
             status=status,
             created_after=_instant(created_after),
@@ -133,7 +140,7 @@ class JobController(Controller):
     )
     async def get_job(self, request: Request[Any, Any, Any], job_id: JobId) -> CachedJson:
         """A job with every keyword's scrape/analyze/generate status."""
-        return cached_json(await jobs.job_json(gateway_of(request), principal_of(request), str(job_id)))
+        return cached_json(await jobs_of(request).job_json(principal_of(request), str(job_id)))
 
     @get(
         "/{job_id:uuid}/timeline",
@@ -142,13 +149,13 @@ class JobController(Controller):
     )
     async def job_timeline(
         self,
-        gw: GW,
+        jobs: JobService,
         request: Request[Any, Any, Any],
         job_id: JobId,
         after: Annotated[int, QueryParameter(le=MAX_ID, description="only entries after this id")] = 0,
     ) -> JobTimeline:
         """The job's timeline (what happened, in order)."""
-        return JobTimeline(items=await jobs.timeline(gw, principal_of(request), str(job_id), max(0, after)))
+        return JobTimeline(items=await jobs.timeline(principal_of(request), str(job_id), max(0, after)))
 
     @post(
         "/{job_id:uuid}/cancel",
@@ -156,6 +163,6 @@ class JobController(Controller):
         opt={"requires": "write"},
         responses=problems.responses(*problems.COMMON, 404, 409),
     )
-    async def cancel(self, gw: GW, request: Request[Any, Any, Any], job_id: JobId) -> JobView:
+    async def cancel(self, jobs: JobService, request: Request[Any, Any, Any], job_id: JobId) -> JobView:
         """Cancel an unfinished job."""
-        return await jobs.cancel_job(gw, principal_of(request), str(job_id))
+        return await jobs.cancel_job(principal_of(request), str(job_id))

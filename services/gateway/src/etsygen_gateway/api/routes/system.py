@@ -10,9 +10,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from etsygen_gateway.api import problems
-from etsygen_gateway.api.routes.common import GW
+from etsygen_gateway.api.routes.common import HealthChecks
 from etsygen_gateway.domain.health import SystemHealth
-from etsygen_gateway.service_layer.operations import ready, system_health
 
 
 class Liveness(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,10 +36,10 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     security=[],
     responses={503: ResponseSpec(data_container=Liveness, description="The process is shutting down")},
 )
-async def live(gw: GW) -> Response[Liveness]:
+async def live(health: HealthChecks) -> Response[Liveness]:
     """Liveness: 200 while the process runs, 503 while it shuts down."""
-    body = Liveness(status="stopping" if gw.stopping else "ok", service="gateway")
-    return Response(body, status_code=503 if gw.stopping else 200)
+    body = Liveness(status="stopping" if health.stopping else "ok", service="gateway")
+    return Response(body, status_code=503 if health.stopping else 200)
 
 
 @get(
@@ -52,9 +51,9 @@ async def live(gw: GW) -> Response[Liveness]:
         503: ResponseSpec(data_container=Readiness, description="Postgres is unreachable or stopping")
     },
 )
-async def readiness(gw: GW) -> Response[Readiness]:
+async def readiness(health: HealthChecks) -> Response[Readiness]:
     """Readiness: 200 when Postgres answers; Redis or Kafka down only degrade (reported, still 200)."""
-    ok, report = await ready(gw)
+    ok, report = await health.ready()
     degraded = any(c["status"] != "ok" for c in report.values())
     status = "ok" if ok and not degraded else ("degraded" if ok else "unavailable")
     return Response(
@@ -65,9 +64,9 @@ async def readiness(gw: GW) -> Response[Readiness]:
 @get(
     "/v1/health", opt={"requires": "read"}, tags=["health"], responses=problems.responses(401, 403, 429, 500)
 )
-async def health_summary(gw: GW) -> SystemHealth:
+async def health_summary(health: HealthChecks) -> SystemHealth:
     """The system's health score in [0, 1] and each component's state."""
-    return await system_health(gw)
+    return await health.system_health()
 
 
 @get(

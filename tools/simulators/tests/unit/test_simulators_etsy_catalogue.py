@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from etsygen_scraper.simulator.catalogue import BUILT_IN_PROFILES, SYNTHETIC_DESCRIPTION, Catalogue
+from etsygen_simulators.etsy import BUILT_IN_PROFILES, Catalogue
+from etsygen_simulators.etsy.catalogue import SYNTHETIC_DESCRIPTION
 
 EPOCH = 1_780_000_000
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from etsygen_scraper.adapters.etsy_client import EtsyClient
-from etsygen_scraper.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from etsygen_simulators.etsy import RunningSimulator, SimulatorConfig, running_simulator
 
 KEY = {"x-api-key": "raw:secret"}
 SEARCH = "/v3/application/listings/active"
@@ -139,7 +139,7 @@ def free_port() -> int:
 async def test_cli_serves_the_simulator_until_stopped() -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "etsygen_scraper.simulator", "--port", str(port), "--per-second", "5"],
+        [sys.executable, "-m", "etsygen_simulators.etsy", "--port", str(port), "--per-second", "5"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -12,7 +12,7 @@ Modes: ok, invalid_json, schema_violation, invalid_concept (with ``inject``: val
 :data:`INJECTABLE_VIOLATIONS`), timeout (answers after ``delay_s``), 429 (with ``retry-after``), 500, 401.
 
 Run from tests with ``async with FakeAIServer() as server: ...`` (free port on 127.0.0.1), or from a shell
-with ``python -m etsygen_generator.simulators.ai_server --port 8799``.
+with ``python -m etsygen_simulators.ai --port 8799``.
 """
 
 from __future__ import annotations
@@ -407,7 +407,10 @@ class FakeAIServer:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the fake AI APIs until interrupted."""
-    parser = argparse.ArgumentParser(description="Fake OpenAI/Anthropic servers for Etsy-Gen (synthetic).")
+    parser = argparse.ArgumentParser(
+        prog="python -m etsygen_simulators.ai",
+        description="Fake OpenAI/Anthropic servers for Etsy-Gen (synthetic).",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--api-key", default=None, help="require this key (Bearer or x-api-key)")
@@ -416,7 +419,3 @@ def main(argv: list[str] | None = None) -> None:
     root = f"http://{args.host}:{args.port}"
     sys.stdout.write(f"fake AI server (synthetic): OpenAI base {root}/v1, Anthropic base {root}\n")
     uvicorn.run(build_ai_app(state), host=args.host, port=args.port, log_level="info")
-
-
-if __name__ == "__main__":
-    main()

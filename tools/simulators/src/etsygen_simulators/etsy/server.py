@@ -15,7 +15,8 @@ import msgspec
 import uvicorn
 
 from etsygen_common.logging import configure_logging
-from etsygen_scraper.simulator.app import Controls, SimulatorConfig, SimulatorState, build_simulator_app
+from etsygen_simulators.etsy.app import build_simulator_app
+from etsygen_simulators.etsy.state import Controls, SimulatorConfig, SimulatorState
 
 
 class RunningSimulator:

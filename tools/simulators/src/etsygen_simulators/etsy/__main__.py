@@ -1,4 +1,4 @@
-"""``python -m etsygen_scraper.simulator --port 8787``: serve the synthetic Etsy API until interrupted."""
+"""``python -m etsygen_simulators.etsy --port 8787``: serve the synthetic Etsy API until interrupted."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import argparse
 import os
 import sys
 
-from etsygen_scraper.simulator.app import SimulatorConfig
-from etsygen_scraper.simulator.server import run_simulator
+from etsygen_simulators.etsy.server import run_simulator
+from etsygen_simulators.etsy.state import SimulatorConfig
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and serve."""
     parser = argparse.ArgumentParser(
-        prog="python -m etsygen_scraper.simulator",
+        prog="python -m etsygen_simulators.etsy",
         description="Etsy Open API v3 simulator serving a synthetic, seeded catalogue (no real Etsy data).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")

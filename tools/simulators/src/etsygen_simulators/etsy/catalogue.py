@@ -5,9 +5,8 @@ seed always serves the same listings, shops and reviews, and nothing needs to be
 says which keyword and rank it belongs to. Shop names, shop titles, descriptions, review texts and URLs say
 "synthetic"; the simulator also labels every response with ``x-etsygen-synthetic: true``.
 
-Each keyword has a profile (supply, price level and spread, demand, rating, how concentrated its shops are)
-so that niches differ the way real ones do: crowded and cheap, small and premium, high demand with few
-sellers, and so on. Keywords outside the built-in list get a profile derived from their text.
+The niches it serves are in ``profiles`` (keywords outside them get a profile derived from their text here),
+the words it writes with in ``vocabulary``, the hashing every value comes from in ``hashing``.
 """
 
 from __future__ import annotations
@@ -17,10 +16,19 @@ import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from statistics import NormalDist
 from typing import Any
 
 import msgspec
+
+from etsygen_simulators.etsy.hashing import mix, normal, unit
+from etsygen_simulators.etsy.profiles import BUILT_IN_PROFILES, KeywordProfile
+from etsygen_simulators.etsy.vocabulary import (
+    ADJECTIVES,
+    GENERIC_TAGS,
+    MATERIALS_BY_TAXONOMY_PARITY,
+    OCCASIONS,
+    SHOP_WORDS,
+)
 
 MAX_SUPPLY = 50_000
 LISTING_SLOT_BITS = 17
@@ -35,32 +43,8 @@ SYNTHETIC_DESCRIPTION = (
     "It is not a real Etsy product and no real seller or buyer is involved."
 )
 
-_MASK = (1 << 64) - 1
-_NORMAL = NormalDist()
-
 # Salts: one per derived quantity, so values stay independent of each other.
 _PRICE, _AGE, _FAV, _SHOP, _TITLE, _TAGS, _REVIEWS, _RATING, _QTY, _VIEWS, _RENEW, _WORDS = range(12)
-
-
-def _mix(*parts: int) -> int:
-    """A 64-bit hash of integers (splitmix64 steps): fast, stable across runs and platforms."""
-    state = 0x9E3779B97F4A7C15
-    for part in parts:
-        state = (state ^ (part & _MASK)) + 0x9E3779B97F4A7C15 & _MASK
-        state = (state ^ (state >> 30)) * 0xBF58476D1CE4E5B9 & _MASK
-        state = (state ^ (state >> 27)) * 0x94D049BB133111EB & _MASK
-        state ^= state >> 31
-    return state
-
-
-def _unit(*parts: int) -> float:
-    """Uniform in [0, 1) from a hash."""
-    return _mix(*parts) / 2.0**64
-
-
-def _normal(*parts: int) -> float:
-    """Standard normal from a hash (inverse CDF, clamped away from the tails)."""
-    return _NORMAL.inv_cdf(min(max(_unit(*parts), 1e-9), 1 - 1e-9))
 
 
 def normalize_keyword(keyword: str) -> str:
@@ -68,487 +52,10 @@ def normalize_keyword(keyword: str) -> str:
     return re.sub(r"\s+", " ", keyword.strip().lower())
 
 
-class KeywordProfile(msgspec.Struct, frozen=True, kw_only=True):
-    """How one niche behaves in the synthetic marketplace."""
-
-    keyword: str
-    taxonomy_id: int
-    supply: int
-    """Active listings matching the keyword: the ``count`` of a search."""
-    median_price: float
-    price_spread: float
-    """Sigma of the log-normal price distribution."""
-    demand: float
-    """Reviews per 30 days of the top-ranked listing; lower ranks get a power-law share of it."""
-    rating: float
-    """Mean star rating of the niche's reviews."""
-    shops: int
-    """Distinct shops selling in the niche (fewer shops = more concentrated)."""
-    words: tuple[str, ...]
-    """Niche vocabulary used in titles and tags."""
-    digital: bool = False
-
-
-def _profile(
-    keyword: str,
-    taxonomy_id: int,
-    supply: int,
-    median_price: float,
-    price_spread: float,
-    demand: float,
-    rating: float,
-    shops: int,
-    words: str,
-    *,
-    digital: bool = False,
-) -> KeywordProfile:
-    return KeywordProfile(
-        keyword=keyword,
-        taxonomy_id=taxonomy_id,
-        supply=supply,
-        median_price=median_price,
-        price_spread=price_spread,
-        demand=demand,
-        rating=rating,
-        shops=shops,
-        words=tuple(words.split(",")),
-        digital=digital,
-    )
-
-
-# keyword, taxonomy, supply, median price, spread, demand, rating, shops, vocabulary
-BUILT_IN_PROFILES: tuple[KeywordProfile, ...] = (
-    _profile(
-        "personalized dog collar",
-        1151,
-        18_400,
-        24,
-        0.35,
-        46,
-        4.8,
-        2_600,
-        "dog collar,leather collar,name collar,pet gift,puppy,engraved,brass buckle,dog lover",
-    ),
-    _profile(
-        "minimalist gold necklace",
-        1218,
-        48_000,
-        38,
-        0.55,
-        62,
-        4.7,
-        7_400,
-        "gold necklace,dainty chain,layering,14k gold,gift for her,everyday,tiny pendant,simple",
-    ),
-    _profile(
-        "boho wall art",
-        1027,
-        35_500,
-        22,
-        0.6,
-        24,
-        4.6,
-        5_900,
-        "wall decor,boho print,abstract,neutral art,printable,living room,mid century,earth tone",
-    ),
-    _profile(
-        "custom pet portrait",
-        1029,
-        22_300,
-        55,
-        0.5,
-        51,
-        4.9,
-        4_100,
-        "pet portrait,dog portrait,cat portrait,pet memorial,digital art,illustration,pet loss",
-    ),
-    _profile(
-        "wedding guest book",
-        1279,
-        9_600,
-        45,
-        0.45,
-        19,
-        4.8,
-        1_700,
-        "guest book,wedding sign,rustic wedding,wood guestbook,polaroid,bride,alternative",
-    ),
-    _profile(
-        "handmade ceramic mug",
-        1097,
-        16_200,
-        34,
-        0.3,
-        17,
-        4.8,
-        3_300,
-        "ceramic mug,pottery,coffee cup,stoneware,tea mug,speckled,handthrown,kitchen",
-    ),
-    _profile(
-        "leather wallet men",
-        1189,
-        27_400,
-        48,
-        0.5,
-        31,
-        4.7,
-        3_900,
-        "mens wallet,bifold,cardholder,slim wallet,full grain,monogram,gift for him,minimal",
-    ),
-    _profile(
-        "baby name sign",
-        1033,
-        12_100,
-        40,
-        0.45,
-        36,
-        4.9,
-        2_100,
-        "nursery decor,name sign,baby shower,wood sign,kids room,wall letters,newborn gift",
-    ),
-    _profile(
-        "crochet pattern amigurumi",
-        1106,
-        31_200,
-        5.5,
-        0.3,
-        41,
-        4.8,
-        4_800,
-        "crochet pattern,amigurumi,pdf pattern,plushie,crochet toy,beginner,stuffed animal",
-        digital=True,
-    ),
-    _profile(
-        "digital planner 2026",
-        1137,
-        44_700,
-        8,
-        0.5,
-        56,
-        4.6,
-        6_200,
-        "digital planner,goodnotes,ipad planner,hyperlinked,daily planner,notability,pdf",
-        digital=True,
-    ),
-    _profile(
-        "vintage brass candle holder",
-        1085,
-        6_800,
-        28,
-        0.55,
-        8,
-        4.7,
-        2_400,
-        "brass candle,candlestick,vintage decor,taper holder,mid century,table decor,antique",
-    ),
-    _profile(
-        "sourdough starter kit",
-        1092,
-        1_200,
-        26,
-        0.35,
-        12,
-        4.5,
-        310,
-        "sourdough,starter,bread baking,dried starter,baking gift,banneton,heirloom",
-    ),
-    _profile(
-        "axolotl plush",
-        1240,
-        2_400,
-        32,
-        0.35,
-        22,
-        4.8,
-        520,
-        "axolotl,plushie,stuffed animal,kawaii,soft toy,pink axolotl,cute gift",
-    ),
-    _profile(
-        "linen apron",
-        1081,
-        7_900,
-        36,
-        0.3,
-        14,
-        4.8,
-        1_300,
-        "linen apron,kitchen apron,cross back,gardening,pinafore,natural linen,baker",
-    ),
-    _profile(
-        "resin coaster set",
-        1079,
-        8_800,
-        27,
-        0.4,
-        10,
-        4.6,
-        1_900,
-        "resin coaster,epoxy,agate coaster,drink coaster,gold leaf,home decor,set of 4",
-    ),
-    _profile(
-        "custom embroidered sweatshirt",
-        1181,
-        25_100,
-        42,
-        0.3,
-        66,
-        4.7,
-        3_200,
-        "embroidered,crewneck,custom sweatshirt,name sweater,mama sweatshirt,initial,cozy",
-    ),
-    _profile(
-        "moon phase wall hanging",
-        1027,
-        3_900,
-        30,
-        0.5,
-        9,
-        4.7,
-        900,
-        "moon phase,wall hanging,celestial,boho decor,macrame moon,lunar,witchy",
-    ),
-    _profile(
-        "hand poured soy candle",
-        1077,
-        50_000,
-        18,
-        0.35,
-        28,
-        4.8,
-        8_800,
-        "soy candle,scented candle,candle gift,amber jar,wood wick,aromatherapy,vegan",
-    ),
-    _profile(
-        "personalized cutting board",
-        1091,
-        14_300,
-        49,
-        0.35,
-        33,
-        4.9,
-        1_800,
-        "cutting board,engraved,wedding gift,charcuterie,walnut,housewarming,family name",
-    ),
-    _profile(
-        "tarot card deck",
-        1247,
-        5_600,
-        35,
-        0.4,
-        26,
-        4.7,
-        1_100,
-        "tarot deck,tarot cards,oracle,indie tarot,divination,witchy,gold edge",
-    ),
-    _profile(
-        "mushroom earrings",
-        1212,
-        4_800,
-        19,
-        0.4,
-        21,
-        4.8,
-        1_500,
-        "mushroom,cottagecore,dangle earrings,fairycore,polymer clay,whimsical,forest",
-    ),
-    _profile(
-        "knitted wool beanie",
-        1164,
-        11_200,
-        29,
-        0.35,
-        11,
-        4.8,
-        2_700,
-        "wool beanie,knit hat,winter hat,merino,chunky knit,toque,handknit",
-    ),
-    _profile(
-        "macrame plant hanger",
-        1086,
-        13_500,
-        21,
-        0.4,
-        9,
-        4.7,
-        2_900,
-        "macrame,plant hanger,boho decor,cotton rope,hanging planter,indoor plant",
-    ),
-    _profile(
-        "bridesmaid proposal box",
-        1283,
-        6_200,
-        39,
-        0.45,
-        24,
-        4.8,
-        1_200,
-        "bridesmaid box,proposal,will you be,bridal party,gift box,maid of honor",
-    ),
-    _profile(
-        "custom star map print",
-        1028,
-        9_100,
-        31,
-        0.45,
-        38,
-        4.8,
-        1_600,
-        "star map,night sky,constellation,anniversary,custom print,wedding date,poster",
-    ),
-    _profile(
-        "dnd dice set",
-        1242,
-        7_400,
-        27,
-        0.6,
-        19,
-        4.8,
-        1_400,
-        "dnd dice,polyhedral,dungeons,rpg dice,resin dice,sharp edge,tabletop",
-    ),
-    _profile(
-        "stained glass suncatcher",
-        1084,
-        10_200,
-        44,
-        0.5,
-        17,
-        4.9,
-        2_300,
-        "stained glass,suncatcher,window decor,glass art,rainbow maker,botanical",
-    ),
-    _profile(
-        "cat tree furniture",
-        1153,
-        900,
-        210,
-        0.45,
-        6,
-        4.6,
-        140,
-        "cat tree,cat tower,modern cat,wood cat,cat furniture,scratching post",
-    ),
-    _profile(
-        "teacher appreciation gift",
-        1250,
-        39_400,
-        17,
-        0.45,
-        42,
-        4.7,
-        6_600,
-        "teacher gift,end of year,thank you,teacher tote,classroom,teacher mug",
-    ),
-    _profile(
-        "birth flower necklace",
-        1218,
-        21_000,
-        33,
-        0.45,
-        52,
-        4.8,
-        3_700,
-        "birth flower,birthday gift,floral necklace,engraved,mom gift,birth month",
-    ),
-    _profile(
-        "chunky knit blanket",
-        1096,
-        5_300,
-        120,
-        0.4,
-        13,
-        4.7,
-        800,
-        "chunky blanket,knit throw,merino wool,giant yarn,cozy,bed throw",
-    ),
-    _profile(
-        "svg cut files bundle",
-        1138,
-        46_200,
-        4,
-        0.5,
-        30,
-        4.6,
-        5_100,
-        "svg bundle,cricut,cut file,silhouette,png,commercial use,instant download",
-        digital=True,
-    ),
-    _profile(
-        "kids busy book",
-        1239,
-        3_100,
-        38,
-        0.35,
-        16,
-        4.9,
-        600,
-        "busy book,quiet book,montessori,toddler,felt book,travel toy,learning",
-    ),
-    _profile(
-        "pressed flower frame",
-        1031,
-        4_200,
-        52,
-        0.45,
-        11,
-        4.9,
-        950,
-        "pressed flower,botanical frame,wildflower,floating frame,real flowers,herbarium",
-    ),
-)
-
-_ADJECTIVES = (
-    "handmade",
-    "personalized",
-    "custom",
-    "minimalist",
-    "rustic",
-    "modern",
-    "dainty",
-    "unique",
-    "cute",
-    "elegant",
-    "bohemian",
-    "classic",
-)
-_OCCASIONS = (
-    "Gift for Her",
-    "Gift for Him",
-    "Birthday Gift",
-    "Housewarming Gift",
-    "Christmas Gift",
-    "Anniversary Gift",
-    "Mother's Day Gift",
-    "Best Friend Gift",
-    "Wedding Gift",
-    "Teacher Gift",
-)
-_GENERIC_TAGS = ("gift idea", "handmade gift", "unique gift", "custom gift", "gift for her", "gift for him")
-_SHOP_WORDS = (
-    "Maple",
-    "Willow",
-    "Juniper",
-    "Harbor",
-    "Meadow",
-    "Copper",
-    "Linen",
-    "Fern",
-    "Cedar",
-    "Clover",
-    "Birch",
-    "Ember",
-    "Aster",
-    "Sage",
-    "Hazel",
-    "Indigo",
-)
-_MATERIALS_BY_TAXONOMY_PARITY = (("cotton", "wood", "brass"), ("ceramic", "linen", "silver"))
-
-
 def _derived_profile(keyword: str) -> KeywordProfile:
     """A stable profile for a keyword outside the built-in list, from a hash of its text."""
     digest = int.from_bytes(hashlib.blake2b(keyword.encode(), digest_size=8).digest(), "big")
-    pick = [_unit(digest, salt) for salt in range(8)]
+    pick = [unit(digest, salt) for salt in range(8)]
     words = tuple(word for word in keyword.split() if len(word) > 2) or (keyword,)
     return KeywordProfile(
         keyword=keyword,
@@ -614,7 +121,7 @@ class Catalogue:
     # -- per-listing values ---------------------------------------------------------------------------
 
     def _price_cents(self, code: int, profile: KeywordProfile, rank: int) -> int:
-        price = profile.median_price * math.exp(profile.price_spread * _normal(self.seed, code, rank, _PRICE))
+        price = profile.median_price * math.exp(profile.price_spread * normal(self.seed, code, rank, _PRICE))
         return max(100, round(price * 100))
 
     @lru_cache(maxsize=64)  # noqa: B019 - one catalogue per simulator; the cache lives as long as it does
@@ -624,15 +131,15 @@ class Catalogue:
 
     def _age_days(self, code: int, rank: int) -> float:
         # Higher-ranked listings skew older: they had time to collect the sales that rank them.
-        return 20 + 1_400 * math.pow(_unit(self.seed, code, rank, _AGE), 0.6 + min(rank, 2_000) / 2_000)
+        return 20 + 1_400 * math.pow(unit(self.seed, code, rank, _AGE), 0.6 + min(rank, 2_000) / 2_000)
 
     def _monthly_reviews(self, code: int, profile: KeywordProfile, rank: int) -> float:
-        noise = math.exp(0.5 * _normal(self.seed, code, rank, _REVIEWS))
+        noise = math.exp(0.5 * normal(self.seed, code, rank, _REVIEWS))
         return profile.demand * math.pow(rank + 1, -0.75) * noise
 
     def _shop_index(self, code: int, profile: KeywordProfile, rank: int) -> int:
         # Squaring the uniform concentrates listings on the first (biggest) shops.
-        return int(profile.shops * _unit(self.seed, code, rank, _SHOP) ** 2)
+        return int(profile.shops * unit(self.seed, code, rank, _SHOP) ** 2)
 
     # -- search ---------------------------------------------------------------------------------------
 
@@ -704,7 +211,7 @@ class Catalogue:
             production_partners=[],
             skus=[],
             translations=None,
-            views=int(favorers * (12 + 20 * _unit(self.seed, code, rank, _VIEWS))) + 15,
+            views=int(favorers * (12 + 20 * unit(self.seed, code, rank, _VIEWS))) + 15,
         )
         return resource
 
@@ -713,10 +220,10 @@ class Catalogue:
         shop_index = self._shop_index(code, profile, rank)
         shop_id = self._shop_id(code, shop_index)
         created = self.epoch - int(self._age_days(code, rank) * DAY)
-        renewed = max(created, self.epoch - int(_unit(self.seed, code, rank, _RENEW) * 120 * DAY))
+        renewed = max(created, self.epoch - int(unit(self.seed, code, rank, _RENEW) * 120 * DAY))
         monthly = self._monthly_reviews(code, profile, rank)
-        favorers = int(monthly * 14 * (0.5 + _unit(self.seed, code, rank, _FAV)) + 3 * _unit(rank, _FAV))
-        materials = _MATERIALS_BY_TAXONOMY_PARITY[profile.taxonomy_id % 2]
+        favorers = int(monthly * 14 * (0.5 + unit(self.seed, code, rank, _FAV)) + 3 * unit(rank, _FAV))
+        materials = MATERIALS_BY_TAXONOMY_PARITY[profile.taxonomy_id % 2]
         return {
             "listing_id": listing_id,
             "user_id": shop_id - SHOP_ID_OFFSET + 1_000,
@@ -731,7 +238,7 @@ class Catalogue:
             "last_modified_timestamp": renewed,
             "updated_timestamp": renewed,
             "state_timestamp": renewed,
-            "quantity": 1 + int(40 * _unit(self.seed, code, rank, _QTY)),
+            "quantity": 1 + int(40 * unit(self.seed, code, rank, _QTY)),
             "shop_section_id": None,
             "featured_rank": -1,
             "url": f"{SYNTHETIC_HOST}/listing/{listing_id}",
@@ -767,22 +274,22 @@ class Catalogue:
         }
 
     def _title(self, code: int, profile: KeywordProfile, rank: int) -> str:
-        adjective = _ADJECTIVES[_mix(self.seed, code, rank, _TITLE) % len(_ADJECTIVES)]
-        word = profile.words[_mix(self.seed, code, rank, _WORDS) % len(profile.words)]
-        occasion = _OCCASIONS[_mix(self.seed, code, rank, _TITLE, 1) % len(_OCCASIONS)]
+        adjective = ADJECTIVES[mix(self.seed, code, rank, _TITLE) % len(ADJECTIVES)]
+        word = profile.words[mix(self.seed, code, rank, _WORDS) % len(profile.words)]
+        occasion = OCCASIONS[mix(self.seed, code, rank, _TITLE, 1) % len(OCCASIONS)]
         keyword = profile.keyword
         if keyword.split()[0] == adjective:
             keyword = " ".join(keyword.split()[1:])
         return f"{adjective.title()} {keyword.title()}, {word.title()}, {occasion}"[:140]
 
     def _tags(self, code: int, profile: KeywordProfile, rank: int) -> list[str]:
-        pool = [profile.keyword, *profile.words, *_GENERIC_TAGS]
-        pool += [f"{adjective} {profile.keyword.split()[-1]}" for adjective in _ADJECTIVES[:6]]
+        pool = [profile.keyword, *profile.words, *GENERIC_TAGS]
+        pool += [f"{adjective} {profile.keyword.split()[-1]}" for adjective in ADJECTIVES[:6]]
         candidates = list(dict.fromkeys(tag for tag in pool if len(tag) <= 20))
         ordered = sorted(
             candidates,
             # Niche vocabulary first, shuffled per listing; generic tags fill the rest.
-            key=lambda tag: (tag in _GENERIC_TAGS, _mix(self.seed, code, rank, _TAGS, len(tag), ord(tag[0]))),
+            key=lambda tag: (tag in GENERIC_TAGS, mix(self.seed, code, rank, _TAGS, len(tag), ord(tag[0]))),
         )
         return ordered[:13]
 
@@ -835,13 +342,13 @@ class Catalogue:
         shop_id = self._shop_id(code, index)
         # Shop 0 is the niche's biggest seller; sizes fall off as a power law.
         size = (index + 1) ** -0.8
-        sold = int(profile.demand * 400 * size * (0.5 + _unit(self.seed, code, index, _SHOP, 1))) + 1
-        review_count = int(sold * 0.19 * (0.7 + 0.6 * _unit(self.seed, code, index, _SHOP, 2)))
-        average = min(5.0, max(1.0, profile.rating + 0.15 * _normal(self.seed, code, index, _RATING)))
-        first = _SHOP_WORDS[_mix(self.seed, code, index, _SHOP, 3) % len(_SHOP_WORDS)]
-        second = _SHOP_WORDS[_mix(self.seed, code, index, _SHOP, 4) % len(_SHOP_WORDS)]
+        sold = int(profile.demand * 400 * size * (0.5 + unit(self.seed, code, index, _SHOP, 1))) + 1
+        review_count = int(sold * 0.19 * (0.7 + 0.6 * unit(self.seed, code, index, _SHOP, 2)))
+        average = min(5.0, max(1.0, profile.rating + 0.15 * normal(self.seed, code, index, _RATING)))
+        first = SHOP_WORDS[mix(self.seed, code, index, _SHOP, 3) % len(SHOP_WORDS)]
+        second = SHOP_WORDS[mix(self.seed, code, index, _SHOP, 4) % len(SHOP_WORDS)]
         name = f"Synth{first}{second}{index % 1000}"[:20]
-        created = self.epoch - int((200 + 2_500 * _unit(self.seed, code, index, _AGE)) * DAY)
+        created = self.epoch - int((200 + 2_500 * unit(self.seed, code, index, _AGE)) * DAY)
         return {
             "shop_id": shop_id,
             "user_id": shop_id - SHOP_ID_OFFSET + 1_000,
@@ -858,7 +365,7 @@ class Catalogue:
             "update_date": self.epoch - DAY,
             "updated_timestamp": self.epoch - DAY,
             "listing_active_count": max(1, int(600 * size))
-            + int(20 * _unit(self.seed, code, index, _SHOP, 5)),
+            + int(20 * unit(self.seed, code, index, _SHOP, 5)),
             "digital_listing_count": 0,
             "login_name": name.lower(),
             "accepts_custom_requests": True,
@@ -880,15 +387,15 @@ class Catalogue:
         """Creation times of every review of a listing, newest first."""
         age_days = self._age_days(code, rank)
         monthly = self._monthly_reviews(code, profile, rank)
-        total = min(3_000, int(monthly * age_days / 30 + _unit(self.seed, code, rank, _REVIEWS, 1)))
+        total = min(3_000, int(monthly * age_days / 30 + unit(self.seed, code, rank, _REVIEWS, 1)))
         span = age_days * DAY
-        times = [self.epoch - int(span * _unit(self.seed, code, rank, _REVIEWS, 2, n)) for n in range(total)]
+        times = [self.epoch - int(span * unit(self.seed, code, rank, _REVIEWS, 2, n)) for n in range(total)]
         times.sort(reverse=True)
         return times
 
     def _rating(self, code: int, profile: KeywordProfile, rank: int, n: int) -> int:
         # 1-3 stars 5 % of the time; the 4/5 split sets the mean to the profile's rating.
-        roll = _unit(self.seed, code, rank, _RATING, n)
+        roll = unit(self.seed, code, rank, _RATING, n)
         four_share = min(0.95, max(0.0, 4.87 - profile.rating))
         if roll < 0.01:
             return 1

@@ -3,14 +3,20 @@
 Etsy cannot be reached from development or CI machines, so the real client runs against this instead (only
 the base URL differs). Everything it serves is synthetic and labelled so (``x-etsygen-synthetic: true``).
 
+Modules: ``profiles`` and ``vocabulary`` (data: the niches and the words), ``hashing`` and ``catalogue`` (the
+seeded resources), ``state`` (limits, faults, statistics), ``drafts`` and ``params`` (Etsy's request rules),
+``app`` (the routes), ``server`` (in-process or blocking).
+
 Start it in tests with ``async with running_simulator(SimulatorConfig(...)) as sim:`` and point
 ``EtsyClient(base_url=sim.base_url)`` at it. From a shell:
-``python -m etsygen_scraper.simulator --port 8787``.
+``python -m etsygen_simulators.etsy --port 8787``.
 """
 
-from etsygen_scraper.simulator.app import Controls, SimulatorConfig, SimulatorState, build_simulator_app
-from etsygen_scraper.simulator.catalogue import BUILT_IN_PROFILES, Catalogue, KeywordProfile
-from etsygen_scraper.simulator.server import RunningSimulator, run_simulator, running_simulator
+from etsygen_simulators.etsy.app import build_simulator_app
+from etsygen_simulators.etsy.catalogue import Catalogue
+from etsygen_simulators.etsy.profiles import BUILT_IN_PROFILES, KeywordProfile
+from etsygen_simulators.etsy.server import RunningSimulator, run_simulator, running_simulator
+from etsygen_simulators.etsy.state import Controls, SimulatorConfig, SimulatorState
 
 __all__ = [
     "BUILT_IN_PROFILES",

@@ -1,1 +1,0 @@
-"""Local stand-ins for external services (fake AI APIs), for tests and demos."""

@@ -1,14 +1,11 @@
 """Which of a keyword's listings are about it: only those are scored.
 
 A search answers with whatever matches loosely (a marketplace, or a simulator, may fill a page for any
-query), so the analyzer decides for itself. A listing is about the keyword when
-
-* its lower-cased title contains the keyword's words as typed (lower-cased, single spaces): the usual
-  case, checked for all listings at once; or else
-* its title and tags carry at least ``min_term_share`` of the keyword's terms (stop words such as "for" do
-  not count). A term is the stem of a keyword word (:func:`stem`), and a listing carries it when one of its
-  title or tag words begins with that stem, words being split at spaces and punctuation: the stem "collar"
-  is carried by "Collars for Dogs", "ring" by "Stacking Rings" but not by "Earrings".
+query), so the analyzer decides for itself. A listing is about the keyword when its title and tags carry at
+least ``min_term_share`` of the keyword's terms (stop words such as "for" do not count). A term is the stem
+of a keyword word (:func:`stem`), and a listing carries it when one of its title or tag words begins with
+that stem, words being split at spaces and punctuation: the stem "collar" is carried by "Collars for Dogs",
+"ring" by "Stacking Rings" but not by "Earrings".
 
 Too little relevant evidence (fewer than ``min_relevant_listings`` relevant listings, or a share under
 ``min_relevant_share``) makes the niche ``insufficient_data``: it is scored on what little is relevant, rated
@@ -22,7 +19,7 @@ import operator
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from itertools import repeat
+from itertools import compress, repeat
 
 import msgspec
 
@@ -96,8 +93,8 @@ class KeywordTerms(msgspec.Struct, frozen=True, kw_only=True):
     phrase: str
     """The keyword's words, lower-cased, joined by single spaces ("" when it has none)."""
     title_case: str
-    """``phrase`` in title case when it is ASCII (a title containing it contains ``phrase`` once
-    lower-cased), else ``phrase`` itself."""
+    """A space and ``phrase`` in title case when it is ASCII (a title containing it, after a space, carries
+    every term), else a space and ``phrase`` itself."""
     terms: tuple[str, ...]
     """Stems of the keyword's words other than stop words, in keyword order, each once."""
     word_starts: tuple[str, ...]
@@ -126,7 +123,7 @@ def keyword_terms(keyword: str, min_term_share: float) -> KeywordTerms:
     phrase = " ".join(words)
     return KeywordTerms(
         phrase=phrase,
-        title_case=phrase.title() if phrase.isascii() else phrase,
+        title_case=" " + (phrase.title() if phrase.isascii() else phrase),
         terms=terms,
         word_starts=word_starts,
         required=required,
@@ -143,42 +140,46 @@ def _common_start(first: str, second: str) -> str:
 
 
 def is_relevant(listing: ListingSample, terms: KeywordTerms) -> bool:
-    """Whether one listing is about the keyword (the module docstring's two rules)."""
+    """Whether one listing is about the keyword (the rule of the module docstring)."""
     if not terms.terms:
         return False
-    return _is_relevant_title(listing, listing.title.lower(), terms)
+    return _carries_terms(listing.title.lower(), listing.tags, terms)
 
 
 def relevant_listings(listings: Sequence[ListingSample], terms: KeywordTerms) -> Sequence[ListingSample]:
     """The listings that are about the keyword, in their order (the sequence itself when all are).
 
-    Same result as filtering with :func:`is_relevant`, in fewer steps for the usual listing: marketplace
-    titles are mostly in title case, so the keyword in title case ("Dog Collar") is looked for first, for all
-    titles in one pass; only the titles without it are lower-cased, and only those without the keyword even
-    then have their words and tags looked at.
+    Same result as filtering with :func:`is_relevant`, in fewer steps for the usual listing: a title that
+    has the keyword's words in a row where a word begins carries all its terms, and marketplace titles are
+    mostly in title case, so the keyword in title case ("Dog Collar") is looked for first, for all titles at
+    once. Only the listings without it have their title and tag words looked at.
     """
     if not terms.terms:
         return []
-    # In ASCII, a title containing the title-cased phrase contains the phrase once lower-cased.
-    title_case = terms.title_case
-    hits = list(map(operator.contains, map(_TITLE, listings), repeat(title_case)))
+    # " " before each title: the phrase where a word begins, the title's first word included.
+    hits = list(
+        map(
+            operator.contains, map(operator.add, repeat(" "), map(_TITLE, listings)), repeat(terms.title_case)
+        )
+    )
     if False not in hits:
         return listings
-    return [
-        listing
-        for listing, hit in zip(listings, hits, strict=True)
-        if hit or _is_relevant_title(listing, listing.title.lower(), terms)
-    ]
-
-
-def _is_relevant_title(listing: ListingSample, title: str, terms: KeywordTerms) -> bool:
-    """:func:`is_relevant` for a listing whose title is already lower-cased."""
-    # Sellers often tag the very phrase shoppers search for; such a tag carries every term.
-    return terms.phrase in title or terms.phrase in listing.tags or _carries_terms(title, listing.tags, terms)
+    # Only the listings the phrase did not settle are looked at one by one (list.index runs in C).
+    miss = -1
+    try:
+        while True:
+            miss = hits.index(False, miss + 1)
+            listing = listings[miss]
+            hits[miss] = _carries_terms(listing.title.lower(), listing.tags, terms)
+    except ValueError:
+        pass
+    return list(compress(listings, hits))
 
 
 def _carries_terms(title: str, tags: Sequence[str], terms: KeywordTerms) -> bool:
     """Whether a listing's lower-cased title and its tags carry enough of the keyword's terms."""
+    if terms.phrase in tags:  # sellers often tag the very phrase shoppers search for: it carries every term
+        return True
     text = f" {title} {' '.join(tags).lower()}"
     required = terms.required
     word_starts = terms.word_starts

@@ -116,7 +116,8 @@ def test_a_competition_band_out_of_order_is_rejected() -> None:
     [
         ("sales_velocity", "target_monthly_sales", 0),
         ("market_size", "saturation_count", -1),
-        ("price", "decay", 0.0),
+        ("price", "decay_below", 0.0),
+        ("price", "decay_above", -1.0),
         ("competition", "crowded_listings_per_sale", float("nan")),
         ("relevance", "min_relevant_listings", 0),
         ("momentum", "min_span_days", 0.0),

@@ -23,7 +23,7 @@ def test_the_reference_niche_explained_for_a_seller() -> None:
     explained = {factor.name: factor.explanation for factor in assessment.factors}
     assert explained == {
         "price": "typical price $35: inside the $20\u2013$80 sweet spot buyers pay",
-        "sales_velocity": "about 300 estimated sales a month across the top 25 listings: strong demand",
+        "sales_velocity": "about 300 estimated sales a month across the top 25 listings: steady demand",
         "rating": "buyers rate these listings 4.8 of 5: buyers are happy with what this niche sells",
         "competition": "about 30 active listings per monthly sale: some competition",
         "market_size": "about 9,000 active listings about the keyword: a large market",

@@ -47,10 +47,14 @@ def test_price_decays_further_from_the_sweet_spot_on_both_sides() -> None:
     assert above == sorted(above, reverse=True)
 
 
-def test_price_halving_and_doubling_the_edges_cost_the_same() -> None:
-    # Log-price decay: half the low edge and double the high edge are equally far out.
-    assert price_factor(10.0, PRICE) == pytest.approx(price_factor(160.0, PRICE))
-    assert price_factor(10.0, PRICE) == pytest.approx(math.exp(-0.5 * (math.log(2) / PRICE.decay) ** 2))
+def test_a_cheap_niche_costs_more_than_a_dear_one_equally_far_from_the_sweet_spot() -> None:
+    # Log-price decay, steeper below the sweet spot (thin margins) than above it (more per sale). The seed's
+    # decay was the same on both sides; this test asserted that symmetry.
+    assert price_factor(10.0, PRICE) < price_factor(160.0, PRICE) < 1.0
+    assert price_factor(10.0, PRICE) == pytest.approx(math.exp(-0.5 * (math.log(2) / PRICE.decay_below) ** 2))
+    assert price_factor(160.0, PRICE) == pytest.approx(
+        math.exp(-0.5 * (math.log(2) / PRICE.decay_above) ** 2)
+    )
 
 
 def test_price_decay_is_smooth_at_the_edge() -> None:
@@ -67,7 +71,7 @@ def test_price_without_a_usable_price_scores_zero(median_price: float | None) ->
 
 
 def test_sales_velocity_grows_with_sales() -> None:
-    values = [sales_velocity_factor(sales, VELOCITY) for sales in (1, 10, 50, 100, 300, 999)]
+    values = [sales_velocity_factor(sales, VELOCITY) for sales in (1, 10, 50, 100, 300, 999, 2999)]
     assert values == sorted(values)
     assert len(set(values)) == len(values)
 
@@ -78,7 +82,7 @@ def test_sales_velocity_is_logarithmic_so_doublings_add_about_the_same() -> None
     assert gain_low == pytest.approx(gain_high, rel=0.01)
 
 
-@pytest.mark.parametrize("sales", [1000.0, 1001.0, 50_000.0])
+@pytest.mark.parametrize("sales", [3000.0, 3001.0, 50_000.0])
 def test_sales_velocity_saturates_at_the_target(sales: float) -> None:
     assert sales_velocity_factor(sales, VELOCITY) == 1.0
 

@@ -65,11 +65,12 @@ class Weights(_Section, frozen=True, kw_only=True):
 
 
 class PriceConfig(_Section, frozen=True, kw_only=True):
-    """Price sweet spot (currency units) and the gaussian decay outside it (sigma in ln-price)."""
+    """Price sweet spot (currency units) and the gaussian decay below and above it (sigmas in ln-price)."""
 
     sweet_spot_low: float
     sweet_spot_high: float
-    decay: float
+    decay_below: float
+    decay_above: float
 
 
 class SalesVelocityConfig(_Section, frozen=True, kw_only=True):
@@ -282,7 +283,8 @@ def _validate(config: ScoringConfig) -> None:
     _check_ordered(
         "price.sweet_spot_low", price.sweet_spot_low, "price.sweet_spot_high", price.sweet_spot_high
     )
-    _check_positive("price.decay", price.decay)
+    _check_positive("price.decay_below", price.decay_below)
+    _check_positive("price.decay_above", price.decay_above)
 
     _check_positive("sales_velocity.target_monthly_sales", config.sales_velocity.target_monthly_sales)
 

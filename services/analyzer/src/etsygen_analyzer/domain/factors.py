@@ -27,12 +27,16 @@ from etsygen_common.contracts.trends import FactorScore
 def price_factor(median_price: float | None, config: PriceConfig) -> float:
     """Price factor. Input: the niche's median listing price (currency units).
 
-    Shape: 1.0 inside ``[sweet_spot_low, sweet_spot_high]``; outside, a gaussian in log-price with sigma
-    ``decay`` measured from the nearest edge, so halving and doubling cost the same. No price gives 0.
+    Shape: 1.0 inside ``[sweet_spot_low, sweet_spot_high]``; outside, a gaussian in log-price measured from
+    the nearest edge, with sigma ``decay_below`` under the sweet spot and ``decay_above`` over it. The
+    shipped decay is steeper below: a cheap item leaves a thin margin after fees and materials, while buyers
+    who pay a higher price already show in the niche's sales. No price gives 0.
     """
     if median_price is None or not 0 < median_price < math.inf:
         return 0.0
-    return _log_band(median_price, config.sweet_spot_low, config.sweet_spot_high, config.decay, config.decay)
+    return _log_band(
+        median_price, config.sweet_spot_low, config.sweet_spot_high, config.decay_below, config.decay_above
+    )
 
 
 def sales_velocity_factor(monthly_sales: float | None, config: SalesVelocityConfig) -> float:

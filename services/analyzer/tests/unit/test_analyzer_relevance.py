@@ -91,6 +91,7 @@ def test_a_keyword_without_words_matches_nothing(keyword: str) -> None:
         ("Engraved Name Tag", ("dog collar",)),
         ("Handmade Leather Piece", ("dog lover", "collars")),
         ("Dog|Collar in brass", ()),
+        ("HotDog Collar", ()),  # a capital after a small letter begins a word
     ],
 )
 def test_a_listing_carrying_the_keyword_in_title_or_tags_is_about_it(
@@ -105,6 +106,7 @@ def test_a_listing_carrying_the_keyword_in_title_or_tags_is_about_it(
         ("Leather Cat Collar", ()),  # one term of two
         ("Dog Bowl Ceramic", ("pet gift",)),
         ("Gold Earrings", ("stud earrings",)),  # "ring" is not where a word begins
+        ("HOTDOG COLLAR", ()),  # nor inside a word in capitals
         ("", ()),
     ],
 )

@@ -15,7 +15,7 @@ from etsygen_analyzer.domain.config import ScoringConfig
 from etsygen_analyzer.domain.estimates import SalesEstimate
 from etsygen_analyzer.domain.inputs import MAX_RATING
 from etsygen_common.contracts.trends import FactorScore
-from etsygen_common.numbers import human_money, human_number
+from etsygen_common.numbers import human_money, human_number, human_share
 
 __all__ = ["ExplanationContext", "explain_factor", "explain_factors"]
 
@@ -33,6 +33,8 @@ class ExplanationContext(msgspec.Struct, frozen=True, kw_only=True):
     sales: SalesEstimate | None
     supply_measured: bool
     """False when the supply is Etsy's count scaled to the relevant share (an estimate)."""
+    relevant_share: float
+    """Share of the fetched listings about the keyword, in [0, 1]."""
 
 
 def explain_factors(factors: Sequence[FactorScore], context: ExplanationContext) -> list[FactorScore]:
@@ -119,7 +121,11 @@ def _market_size(factor: FactorScore, context: ExplanationContext) -> str:
     if count is None or not count > 0:
         return "no active listings match: no market seen"
     size = _level(factor.value, "a large market", "a mid-sized market", "a small market")
-    scaled = "" if context.supply_measured else " (Etsy's count scaled to the share about the keyword)"
+    scaled = (
+        ""
+        if context.supply_measured
+        else f" (Etsy's count scaled to the {human_share(context.relevant_share)} of listings about it)"
+    )
     return f"about {human_number(count)} active listings about the keyword{scaled}: {size}"
 
 

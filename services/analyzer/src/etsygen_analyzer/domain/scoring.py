@@ -121,6 +121,7 @@ def score_niche(
             currency=numbers.price_band.currency if numbers.price_band is not None else "USD",
             sales=numbers.sales,
             supply_measured=numbers.supply_measured,
+            relevant_share=numbers.relevance.share,
         ),
     )
     text = config.text

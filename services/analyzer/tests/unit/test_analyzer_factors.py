@@ -186,12 +186,12 @@ def test_competition_and_market_size_come_from_different_signals() -> None:
 
 
 def test_market_size_grows_with_matching_listings() -> None:
-    values = [market_size_factor(count, MARKET) for count in (1, 10, 100, 1_000, 10_000, 49_999)]
+    values = [market_size_factor(count, MARKET) for count in (1, 3, 10, 30, 100, 300, 999)]
     assert values == sorted(values)
     assert len(set(values)) == len(values)
 
 
-@pytest.mark.parametrize("count", [50_000, 50_001, 2_000_000])
+@pytest.mark.parametrize("count", [1_000, 1_001, 50_000, 2_000_000])
 def test_market_size_saturates(count: int) -> None:
     assert market_size_factor(count, MARKET) == 1.0
 

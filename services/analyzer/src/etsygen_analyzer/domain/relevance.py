@@ -104,6 +104,9 @@ class KeywordTerms(msgspec.Struct, frozen=True, kw_only=True):
     word_starts: tuple[str, ...]
     """Per term, what a listing's lower-cased text (punctuation spaced out, after a leading space) must
     contain: a space and what the keyword's word and its stem begin with ("puppy", stem "puppi": " pupp")."""
+    letters: tuple[str, ...]
+    """Per term, what the lower-cased text must contain somewhere for the term to be carried at all: the
+    beginning without its space, up to the first punctuation ("t-shirt": "t")."""
     capitalized: tuple[str | None, ...]
     """Per term, that beginning with a capital ("Pupp"), which begins a word wherever it stands in the
     listing's own text; None when it does not begin with two ASCII letters."""
@@ -135,6 +138,7 @@ def keyword_terms(keyword: str, min_term_share: float) -> KeywordTerms:
         title_case_begins_a_word=_begins_a_word(title_case),
         terms=terms,
         word_starts=tuple(" " + start for start in starts),
+        letters=tuple(start.split(" ", 1)[0] for start in starts),
         capitalized=tuple(
             start.capitalize() if _begins_a_word(start.capitalize()) else None for start in starts
         ),
@@ -206,6 +210,10 @@ def _carries_terms(title: str, tags: Sequence[str], terms: KeywordTerms) -> bool
     # without the (slower) translation, and without looking for capitals inside words.
     if sum(map(text.__contains__, word_starts)) >= required:
         return True
+    # Spacing out punctuation and capitals inside words only split letters apart; they cannot make a
+    # term's letters appear where the text does not have them at all.
+    if sum(map(text.__contains__, terms.letters)) < required:
+        return False
     spaced = text.translate(_SPACE_OUT)
     carried = 0
     for word_start, capitalized in zip(word_starts, terms.capitalized, strict=True):

@@ -151,6 +151,8 @@ def _keys(text: str) -> list[str]:
 def _fits(title_keys: list[str], phrase: str) -> bool:
     """A detail adds at least one new word and repeats none already used twice or in a row."""
     keys = _keys(phrase)
+    if len(set(keys)) < len(keys):  # "cat cat cat" repeats itself
+        return False
     new = [key for key in keys if key not in title_keys]
     repeated = [key for key in keys if key in title_keys]
     return (

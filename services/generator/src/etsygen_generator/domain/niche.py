@@ -133,7 +133,7 @@ def _supported(terms: list[TermCount], evidence: NicheEvidence, share: float) ->
 
 
 def _item_words(keyword_words: list[str]) -> list[str]:
-    words = list(keyword_words)
+    words = list(dict.fromkeys(keyword_words))  # "cat mug cat mug" names one cat mug
     while words and words[-1] in DANGLING_WORDS:  # "gift for" names no item
         words.pop()
     if len(words) > 1 and words[-1].isdigit():  # "digital planner 2026" -> "2026 digital planner"

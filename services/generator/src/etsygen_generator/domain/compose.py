@@ -17,7 +17,14 @@ from typing import Final
 from etsygen_common.contracts.base import Money
 from etsygen_common.contracts.products import DesignPrompt, PriceSuggestion, ProductConcept
 from etsygen_common.contracts.trends import NicheEvidence, PriceBand, TrendScored
-from etsygen_common.listing_terms import OCCASIONS, RECIPIENTS, find_terms, fold_words
+from etsygen_common.listing_terms import (
+    DIGITAL_MARKERS,
+    OCCASIONS,
+    RECIPIENTS,
+    find_terms,
+    fold_words,
+    has_phrase,
+)
 from etsygen_generator.domain.niche import (
     DANGLING_WORDS,
     MINOR_WORDS,
@@ -128,10 +135,25 @@ def _rotate(items: list[str], by: int) -> list[str]:
     return items[shift:] + items[:shift]
 
 
+# Words shoppers write in a fixed case ("iPad", "PDF"); title-casing them would read as a typo.
+_FIXED_CASE: Final[dict[str, str]] = {
+    word.lower(): word
+    for word in (
+        *("iPad", "PDF", "SVG", "PNG", "JPG", "DnD", "RPG", "DIY", "USB", "LED", "3D", "14K", "18K"),
+        *("A4", "A5", "XL", "XXL", "MDF"),
+    )
+}
+
+
 def _title_case(text: str) -> str:
     """Capitalise lower-case words (minor words after the first stay lower); mixed case is left alone."""
     cased = [
-        word[:1].upper() + word[1:] if word.islower() and (index == 0 or word not in MINOR_WORDS) else word
+        _FIXED_CASE.get(word)
+        or (
+            word[:1].upper() + word[1:]
+            if word.islower() and (index == 0 or word not in MINOR_WORDS)
+            else word
+        )
         for index, word in enumerate(text.split())
     ]
     return " ".join(cased)
@@ -180,6 +202,10 @@ def _material_for(facts: NicheFacts) -> str | None:
 
 def _details(facts: NicheFacts, niche: TrendScored | NicheBrief, variant: int) -> list[str]:
     candidates = [*facts.phrases, *(fold_words(phrase) for phrase in niche.top_title_phrases)]
+    # Without listing evidence a phrase only describes the item if it shares a word with the keyword (top
+    # tags alone may come from listings about something else).
+    keyword_keys = set(_keys(facts.keyword))
+    related = niche.evidence is not None or not keyword_keys
     usable = [
         phrase
         for phrase in dict.fromkeys(candidates)
@@ -189,6 +215,7 @@ def _details(facts: NicheFacts, niche: TrendScored | NicheBrief, variant: int) -
         and phrase.split()[-1] not in DANGLING_WORDS
         and phrase not in facts.sizes
         and not _claims_words(phrase)
+        and (related or bool(set(_keys(phrase)) & keyword_keys))
     ]
     return _rotate(usable, variant)
 
@@ -334,27 +361,49 @@ def _delivery_line(kind: ProductKind) -> str:
             "Delivery: this is an instant digital download. The files are ready in your Etsy purchases as "
             "soon as payment clears; nothing is shipped."
         )
-    return (
-        "Delivery: made to order once you purchase and shipped within the processing time shown on this "
-        "listing, carefully packed."
-    )
+    return "Delivery: carefully packed and shipped within the processing time shown on this listing."
+
+
+def _features(facts: NicheFacts) -> list[str]:
+    """The niche's own multi-word phrases that say something the item's name does not."""
+    item_keys = set(_keys(facts.item))
+    return [
+        phrase
+        for phrase in facts.phrases
+        if len(phrase.split()) > 1
+        and "gift" not in phrase.split()
+        and not is_generic_phrase(phrase)
+        and not set(_keys(phrase)) <= item_keys
+        and not _claims_words(phrase)
+        and phrase not in facts.sizes
+        and not has_phrase(phrase, DIGITAL_MARKERS)
+    ][:3]
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def compose_description(
     niche: TrendScored | NicheBrief, *, title: str, tags: list[str], materials: list[str], styles: list[str]
 ) -> str:
-    """What it is, what it is made of, size or format, personalization, delivery, and the AI disclosure."""
+    """What it is, what it is made of, size or format, personalization, delivery, and the AI disclosure.
+
+    ``title`` and ``tags`` are not repeated: the description starts with what the item is, in a sentence.
+    """
+    del title, tags  # the description says what the item is in its own words, not the title's or tags'
     facts = read_niche(_brief(niche))
     item = facts.item or FALLBACK_ITEM
-    kind_phrase = "digital download" if facts.kind == "digital" else "made-to-order piece"
-    lines = [
-        title,
-        "",
-        f"{_article(item)} {item}, a {kind_phrase} for shoppers looking for {', '.join(tags[:3])}.",
-    ]
-    details = [phrase for phrase in facts.phrases if not is_generic_phrase(phrase)][:4]
-    if details:
-        lines.append(f"What sets it apart: {', '.join(details)}.")
+    made_of = f" made of {_and(materials)}" if materials else ""
+    how = (
+        "delivered as an instant digital download"
+        if facts.kind == "digital"
+        else "made by hand once you order"
+    )
+    lines = [f"{_article(item)} {item}{made_of}, {how}."]
+    features = _features(facts)
+    if features:
+        lines.append(f"Features shoppers in this niche look for: {_and(features)}.")
     lines += ["", "Details:", f"- Item: {item}"]
     if materials:
         lines.append(f"- Materials: {', '.join(materials)}")
@@ -362,14 +411,14 @@ def compose_description(
         lines.append(f"- Style: {' and '.join(styles).lower()}")
     if facts.sizes:
         label = "Format" if facts.kind == "digital" else "Size"
-        lines.append(f"- {label}: {', '.join(facts.sizes[:3])} (as most listings in this niche offer)")
+        lines.append(f"- {label}: {', '.join(facts.sizes[:3])}")
     if facts.personalized:
         lines.append(
             "- Personalization: add the name, initials or text you want in the personalization box at "
-            "checkout; we follow it exactly."
+            "checkout, and it is made exactly as you write it."
         )
     if facts.occasions:
-        lines.append(f"- A thoughtful choice for {' and '.join(facts.occasions[:2])}")
+        lines.append(f"- A thoughtful gift for {_and(facts.occasions[:2])}")
     lines += [
         "",
         _delivery_line(facts.kind),

@@ -118,7 +118,8 @@ def _cut_segment(segment: str, facts: NicheFacts) -> str | None:
     if " ".join(words) in facts.known_phrases or facts.head in words:
         return None
     keyword = facts.keyword.split()
-    for size in range(1, len(keyword)):
+    # Two words or more: "Birthday Gift" ending in the first word of "gift cat" is not a cut "gift".
+    for size in range(2, len(keyword)):
         prefix = keyword[:size]
         if words[-size:] == prefix and keyword[size] not in MINOR_WORDS:
             return f"{segment!r} stops at {' '.join(prefix)!r}, cut from {facts.keyword!r}"

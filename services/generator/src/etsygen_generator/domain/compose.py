@@ -5,18 +5,17 @@
 own search phrases (long-tail first, no near-duplicates), a description with the materials, size or format,
 personalization and delivery the evidence gives, and materials from the evidence. Its output always passes
 :func:`~etsygen_generator.domain.validator.validate` (property-tested) and grades B or better on the
-catalogue's niches (:mod:`~etsygen_generator.domain.quality`). It also holds the pieces every provider
-shares: the price suggestion from the niche's price band and the design prompt.
+catalogue's niches (:mod:`~etsygen_generator.domain.quality`). The pieces every provider shares, the price
+suggestion (:mod:`.pricing`) and the design prompt (:mod:`.design`), are re-exported here for the callers
+that import them from the composer.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Final
 
-from etsygen_common.contracts.base import Money
-from etsygen_common.contracts.products import DesignPrompt, PriceSuggestion, ProductConcept
-from etsygen_common.contracts.trends import NicheEvidence, PriceBand, TrendScored
+from etsygen_common.contracts.products import ProductConcept
+from etsygen_common.contracts.trends import TrendScored
 from etsygen_common.listing_terms import (
     DIGITAL_MARKERS,
     OCCASIONS,
@@ -25,6 +24,7 @@ from etsygen_common.listing_terms import (
     fold_words,
     has_phrase,
 )
+from etsygen_generator.domain.design import design_prompt
 from etsygen_generator.domain.niche import (
     DANGLING_WORDS,
     MINOR_WORDS,
@@ -34,12 +34,12 @@ from etsygen_generator.domain.niche import (
     is_generic_phrase,
     read_niche,
 )
+from etsygen_generator.domain.pricing import suggest_price
 from etsygen_generator.domain.text import (
     StemIndex,
     normalize_whitespace,
     plural_signature,
     singular_word,
-    truncate_at_word,
     words,
 )
 from etsygen_generator.domain.validator import (
@@ -66,8 +66,6 @@ __all__ = [
 ]
 
 FALLBACK_ITEM: Final = "gift"
-ALT_TEXT_MAX_CHARS: Final = 250
-DEFAULT_PRICE: Final = Money(amount=24.99, currency="USD")
 TITLE_DETAILS: Final = 2
 GENERIC_TAGS_KEPT: Final = 2
 
@@ -450,92 +448,3 @@ def compose(niche: TrendScored | NicheBrief, *, variant: int = 0) -> ProductConc
         when_made="made_to_order",
         is_supply=False,
     )
-
-
-def _usable_band(band: PriceBand | None) -> PriceBand | None:
-    if band is None:
-        return None
-    values = (band.p25, band.median, band.p75)
-    if not all(math.isfinite(value) for value in values) or max(values) <= 0:
-        return None
-    low, high = sorted((band.p25, band.p75))
-    return PriceBand(p25=max(low, 0.0), median=band.median, p75=high, currency=band.currency)
-
-
-def _charm_price(target: float, low: float, high: float) -> float:
-    """A price ending in .99 near ``target`` if one lies inside ``[low, high]``, else ``target`` in cents."""
-    for candidate in (math.floor(target) + 0.99, math.floor(target) - 0.01):
-        if low <= candidate <= high and candidate > 0:
-            return round(candidate, 2)
-    cents = round(target, 2)
-    return cents if low <= cents <= high else target
-
-
-def suggest_price(band: PriceBand | None, *, fallback: Money = DEFAULT_PRICE) -> PriceSuggestion:
-    """Suggest the niche's median price (as a .99 price where one fits), never outside its p25-p75 band.
-
-    Without a usable band (missing, non-finite or non-positive) the fallback price is suggested and the
-    rationale says there was no evidence.
-    """
-    usable = _usable_band(band)
-    if usable is None:
-        return PriceSuggestion(
-            price=fallback,
-            band=None,
-            rationale=(
-                f"No price band for this niche; default price {fallback.amount:.2f} {fallback.currency}."
-            ),
-        )
-    target = min(max(usable.median, usable.p25), usable.p75)
-    price = _charm_price(target, usable.p25, usable.p75)
-    return PriceSuggestion(
-        price=Money(amount=price, currency=usable.currency),
-        band=band,
-        rationale=(
-            f"Niche median {usable.median:.2f} {usable.currency} within its middle half "
-            f"{usable.p25:.2f}-{usable.p75:.2f}; suggested {price:.2f}."
-        ),
-    )
-
-
-def _cut(text: str, limit: int) -> str:
-    return truncate_at_word(text, limit) or text[:limit]
-
-
-def _kind_of(concept: ProductConcept, keyword: str, evidence: NicheEvidence | None) -> ProductKind:
-    niche = NicheBrief(keyword=keyword, top_tags=list(concept.tags), evidence=evidence)
-    return read_niche(niche).kind
-
-
-def design_prompt(
-    concept: ProductConcept, keyword: str, evidence: NicheEvidence | None = None
-) -> DesignPrompt:
-    """A brief that fits the product (print-ready art for a download, a product photo brief for an item).
-
-    The kind is read from ``evidence`` when given, else from the keyword and the concept's tags. Alt text
-    for the listing photo is at most 250 characters.
-    """
-    keyword = normalize_whitespace(keyword)
-    style = " and ".join(concept.styles).lower() or "clean, modern"
-    motifs = ", ".join(concept.tags[:5])
-    originality = (
-        "Use only original imagery and lettering: no logos, brand names, trademarked characters or "
-        "copies of existing designs."
-    )
-    if _kind_of(concept, keyword, evidence) == "digital":
-        prompt = (
-            f"Original print-ready artwork for an Etsy digital download titled {concept.title!r}. "
-            f"Theme: {keyword}. Style: {style}. Motifs and mood drawn from: {motifs}. {originality} "
-            "High resolution (300 dpi), centred on a plain background, with room to crop to common sizes."
-        )
-    else:
-        made_of = f" made of {', '.join(concept.materials)}" if concept.materials else ""
-        prompt = (
-            f"Product photography and making brief for an Etsy listing titled {concept.title!r}: "
-            f"the {keyword}{made_of}, as the maker will produce it. Style: {style}. Details to show: "
-            f"{motifs}. {originality} Natural light on a plain, uncluttered background; one photo of the "
-            "whole item, one close-up of texture and finish, one in use to show its scale."
-        )
-    material = f" in {concept.materials[0]}" if concept.materials else ""
-    alt_text = _cut(normalize_whitespace(f"{keyword}{material}: {concept.title}"), ALT_TEXT_MAX_CHARS)
-    return DesignPrompt(prompt=prompt, alt_text=alt_text)

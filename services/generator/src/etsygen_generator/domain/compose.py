@@ -205,17 +205,23 @@ def _details(facts: NicheFacts, niche: TrendScored | NicheBrief, variant: int) -
     keyword_keys = set(_keys(facts.keyword))
     related = niche.evidence is not None or not keyword_keys
     usable = [
-        phrase
+        _completed(phrase, facts)
         for phrase in dict.fromkeys(candidates)
         if phrase
         and 2 <= len(phrase.split()) <= 3
         and not is_generic_phrase(phrase)
         and phrase.split()[-1] not in DANGLING_WORDS
+        and "gift" not in phrase.split()  # a gift line is only written from supported occasions/recipients
         and phrase not in facts.sizes
         and not _claims_words(phrase)
         and (related or bool(set(_keys(phrase)) & keyword_keys))
     ]
-    return _rotate(usable, variant)
+    return _rotate(list(dict.fromkeys(usable)), variant)
+
+
+def _completed(phrase: str, facts: NicheFacts) -> str:
+    """A phrase that is the start of a material the niche names, as that material ("full grain leather")."""
+    return next((m for m in facts.materials if m.startswith(f"{phrase} ")), phrase)
 
 
 def _claims_words(phrase: str) -> bool:
@@ -349,10 +355,6 @@ def compose_styles(niche: TrendScored | NicheBrief) -> list[str]:
     return styles
 
 
-def _article(text: str) -> str:
-    return "An" if text[:1].lower() in "aeiou" else "A"
-
-
 def _delivery_line(kind: ProductKind) -> str:
     if kind == "digital":
         return (
@@ -374,6 +376,7 @@ def _features(facts: NicheFacts) -> list[str]:
         and not set(_keys(phrase)) <= item_keys
         and not _claims_words(phrase)
         and phrase not in facts.sizes
+        and phrase.split()[-1] not in DANGLING_WORDS
         and not has_phrase(phrase, DIGITAL_MARKERS)
     ][:3]
 
@@ -392,13 +395,11 @@ def compose_description(
     del title, tags  # the description says what the item is in its own words, not the title's or tags'
     facts = read_niche(_brief(niche))
     item = facts.item or FALLBACK_ITEM
-    made_of = f" made of {_and(materials)}" if materials else ""
-    how = (
-        "delivered as an instant digital download"
-        if facts.kind == "digital"
-        else "made by hand once you order"
-    )
-    lines = [f"{_article(item)} {item}{made_of}, {how}."]
+    if facts.kind == "digital":
+        lines = [f"This {item} is an instant digital download."]
+    else:
+        made_of = f" from {_and(materials)}" if materials else ""
+        lines = [f"This {item} is made by hand{made_of} once you order."]
     features = _features(facts)
     if features:
         lines.append(f"Features shoppers in this niche look for: {_and(features)}.")

@@ -115,7 +115,8 @@ class NicheFacts(msgspec.Struct, frozen=True, kw_only=True):
     personalized: bool
     sizes: list[str]
     phrases: list[str]
-    """The niche's own search phrases, most used first, without unsupported occasions or recipients."""
+    """The niche's own search phrases without unsupported occasions or recipients: up to 12 specific ones
+    (those naming the item first, then by use), then the "<adjective> <noun>" ones."""
     vocabulary: frozenset[str]
     """Every word the niche uses (keyword, tags, phrases): a title word outside it may be a cut fragment."""
     known_phrases: frozenset[str]
@@ -207,12 +208,19 @@ def read_niche(niche: NicheBrief) -> NicheFacts:
         if not sizes:
             missing.append("the niche's listings name no size or format")
     claims = set(occasions) | set(recipients)
-    phrases = [
+    honest = [
         phrase
         for phrase in dict.fromkeys(phrases)
         if phrase
         and all(term in claims for term in find_terms(phrase, OCCASIONS) + find_terms(phrase, RECIPIENTS))
-    ][:PHRASE_LIMIT]
+    ]
+    head = _head(item_words)
+    # The niche's own phrases first, those naming the item ("dog collar", "leather collar") before the rest
+    # (stable, so use still orders each group); "<adjective> <noun>" phrases do not take their places.
+    specific = sorted(
+        (phrase for phrase in honest if not is_generic_phrase(phrase)), key=lambda p: head not in p.split()
+    )
+    phrases = specific[:PHRASE_LIMIT] + [phrase for phrase in honest if is_generic_phrase(phrase)]
     known = frozenset(
         fold_words(text) for text in [niche.keyword, *niche.top_tags, *niche.top_title_phrases, *phrases]
     )
@@ -220,7 +228,7 @@ def read_niche(niche: NicheBrief) -> NicheFacts:
     return NicheFacts(
         keyword=keyword,
         item=" ".join(item_words),
-        head=_head(item_words),
+        head=head,
         kind="digital" if digital else "physical",
         materials=[] if digital else _without_overlaps(materials),
         occasions=occasions,

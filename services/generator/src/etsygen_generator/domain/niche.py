@@ -135,10 +135,12 @@ def _supported(terms: list[TermCount], evidence: NicheEvidence, share: float) ->
 
 def _item_words(keyword_words: list[str]) -> list[str]:
     words = list(dict.fromkeys(keyword_words))  # "cat mug cat mug" names one cat mug
-    while words and words[-1] in DANGLING_WORDS:  # "gift for" names no item
-        words.pop()
     if len(words) > 1 and words[-1].isdigit():  # "digital planner 2026" -> "2026 digital planner"
         words = [words[-1], *words[:-1]]
+    while words and words[-1] in DANGLING_WORDS:  # "gift for" names no item
+        words.pop()
+    while words and words[0] in DANGLING_WORDS:  # nor does "for cat" lead with one
+        words.pop(0)
     if len(words) > 1 and words[-1] in _TRAILING_RECIPIENTS:  # "leather wallet men" -> "... for men"
         words = [*words[:-1], "for", words[-1]]
     return words

@@ -21,7 +21,7 @@ from typing import Final, Literal
 import msgspec
 
 from etsygen_common.contracts.products import DesignPrompt, ProductConcept
-from etsygen_common.listing_terms import OCCASIONS, RECIPIENTS, find_terms, fold_words
+from etsygen_common.listing_terms import MATERIALS, OCCASIONS, RECIPIENTS, find_terms, fold_words
 from etsygen_generator.domain.compose import compose_tags
 from etsygen_generator.domain.niche import (
     DANGLING_WORDS,
@@ -113,9 +113,11 @@ def _cut_segment(segment: str, facts: NicheFacts) -> str | None:
     words = fold_words(segment).split()
     if not words:
         return None
-    if words[-1] in DANGLING_WORDS or words[-1] in GENERIC_ADJECTIVES:
+    whole = " ".join(words)
+    # the item itself is what the niche is called, even when that is an adjective ("modern")
+    if words[-1] in DANGLING_WORDS or (words[-1] in GENERIC_ADJECTIVES and whole != facts.item):
         return f"{segment!r} ends in {words[-1]!r}, a word that needs a noun after it"
-    if " ".join(words) in facts.known_phrases or facts.head in words:
+    if whole in facts.known_phrases or whole == facts.item or facts.head in words:
         return None
     keyword = facts.keyword.split()
     # Two words or more: "Birthday Gift" ending in the first word of "gift cat" is not a cut "gift".
@@ -126,9 +128,22 @@ def _cut_segment(segment: str, facts: NicheFacts) -> str | None:
     return None
 
 
+# Whole words a title may end on besides the niche's own: the gift line's ("Gift for Dad" is not "Daddy" cut).
+_WHOLE_WORDS: Final = frozenset(
+    {"gift", "gifts"}
+    | {
+        word
+        for vocabulary in (OCCASIONS, RECIPIENTS, MATERIALS)
+        for term, phrases in vocabulary.items()
+        for phrase in (term, *phrases)
+        for word in phrase.split()
+    }
+)
+
+
 def _cut_last_word(title: str, facts: NicheFacts) -> str | None:
     words = fold_words(title).split()
-    if not words or words[-1] in facts.vocabulary or len(words[-1]) < 2:
+    if not words or words[-1] in facts.vocabulary or words[-1] in _WHOLE_WORDS or len(words[-1]) < 2:
         return None
     last = words[-1]
     longer = sorted(word for word in facts.vocabulary if word.startswith(last) and len(word) > len(last) + 1)

@@ -186,20 +186,54 @@ def fold_words(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def _contains(padded: str, phrase: str) -> bool:
-    return f" {phrase} " in padded
+class _PhraseIndex:
+    """Phrases of a vocabulary by their words, so a text is read once whatever the vocabulary's size."""
+
+    __slots__ = ("longest", "phrases")
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.phrases: dict[tuple[str, ...], list[int]] = {}
+        for position, phrases in enumerate(vocabulary.values()):
+            for phrase in phrases:
+                self.phrases.setdefault(tuple(phrase.split()), []).append(position)
+        self.longest = max((len(words) for words in self.phrases), default=0)
+
+    def positions(self, words: list[str]) -> set[int]:
+        """Which entries (by position) the words name, as whole-word runs."""
+        found: set[int] = set()
+        phrases, longest = self.phrases, self.longest
+        for start in range(len(words)):
+            for end in range(start + 1, min(start + longest, len(words)) + 1):
+                hit = phrases.get(tuple(words[start:end]))
+                if hit is not None:
+                    found.update(hit)
+        return found
+
+
+_INDEXES: dict[int, tuple[object, _PhraseIndex]] = {}
+
+
+def _index(vocabulary: Vocabulary | tuple[str, ...]) -> _PhraseIndex:
+    known = _INDEXES.get(id(vocabulary))
+    if known is not None and known[0] is vocabulary:
+        return known[1]
+    entries = {phrase: (phrase,) for phrase in vocabulary} if isinstance(vocabulary, tuple) else vocabulary
+    index = _PhraseIndex(entries)
+    _INDEXES[id(vocabulary)] = (vocabulary, index)  # the object is kept, so its id is not reused
+    return index
 
 
 def has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
     """True when ``text`` contains one of ``phrases`` as whole words (case- and accent-insensitive)."""
-    padded = f" {fold_words(text)} "
-    return any(_contains(padded, phrase) for phrase in phrases)
+    return bool(_index(phrases).positions(fold_words(text).split()))
 
 
 def find_terms(text: str, vocabulary: Vocabulary) -> list[str]:
     """The canonical terms of ``vocabulary`` that ``text`` names, in vocabulary order."""
-    padded = f" {fold_words(text)} "
-    return [term for term, phrases in vocabulary.items() if any(_contains(padded, p) for p in phrases)]
+    positions = _index(vocabulary).positions(fold_words(text).split())
+    if not positions:
+        return []
+    return [term for position, term in enumerate(vocabulary) if position in positions]
 
 
 def find_sizes(text: str) -> list[str]:
@@ -214,6 +248,6 @@ def find_sizes(text: str) -> list[str]:
             taken.append(range(match.start(), match.end()))
             joiner = "" if index == 0 else " "
             found.append(joiner.join(match.group(0).split()))
-    padded = f" {fold_words(text)} "
-    found += [fmt for fmt in FILE_FORMATS if _contains(padded, fmt)]
+    words = set(fold_words(text).split())
+    found += [fmt for fmt in FILE_FORMATS if fmt in words]
     return list(dict.fromkeys(found))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Final
 
 Vocabulary = Mapping[str, tuple[str, ...]]
@@ -177,6 +178,7 @@ _SIZE_PATTERNS: Final = (
 _WORD: Final = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
+@lru_cache(maxsize=16_384)
 def fold_words(text: str) -> str:
     """Lower-cased, accent-free words of ``text``, single-spaced ("Mother's Day!" -> "mother's day")."""
     text = text.replace("\u2019", "'")
@@ -189,9 +191,10 @@ def fold_words(text: str) -> str:
 class _PhraseIndex:
     """Phrases of a vocabulary by their words, so a text is read once whatever the vocabulary's size."""
 
-    __slots__ = ("longest", "phrases")
+    __slots__ = ("longest", "phrases", "terms")
 
     def __init__(self, vocabulary: Vocabulary) -> None:
+        self.terms = tuple(vocabulary)
         self.phrases: dict[tuple[str, ...], list[int]] = {}
         for position, phrases in enumerate(vocabulary.values()):
             for phrase in phrases:
@@ -230,10 +233,16 @@ def has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
 
 def find_terms(text: str, vocabulary: Vocabulary) -> list[str]:
     """The canonical terms of ``vocabulary`` that ``text`` names, in vocabulary order."""
-    positions = _index(vocabulary).positions(fold_words(text).split())
-    if not positions:
-        return []
-    return [term for position, term in enumerate(vocabulary) if position in positions]
+    index = _index(vocabulary)
+    return list(_found(fold_words(text), index))
+
+
+@lru_cache(maxsize=16_384)
+def _found(folded: str, index: _PhraseIndex) -> tuple[str, ...]:
+    positions = index.positions(folded.split())
+    return (
+        tuple(term for position, term in enumerate(index.terms) if position in positions) if positions else ()
+    )
 
 
 def find_sizes(text: str) -> list[str]:

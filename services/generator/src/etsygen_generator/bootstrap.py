@@ -72,6 +72,7 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
             max_tokens_per_day=g.daily_token_budget, max_cost_usd_per_day=g.daily_cost_budget_usd
         ),
         max_attempts=p.max_attempts,
+        min_grade=g.min_grade,
         pool=runtime.late_pool,
     )
     store = ProductStore(

@@ -35,8 +35,10 @@ from etsygen_common.contracts.trends import (
     Estimate,
     FactorScore,
     Momentum,
+    NicheEvidence,
     PriceBand,
     Relevance,
+    TermCount,
     TrendScored,
 )
 
@@ -184,6 +186,7 @@ __all__ = [
     "ListingsScraped",
     "Momentum",
     "Money",
+    "NicheEvidence",
     "PriceBand",
     "PriceSuggestion",
     "ProductConcept",
@@ -195,6 +198,7 @@ __all__ = [
     "Relevance",
     "ResearchRequested",
     "ShopSample",
+    "TermCount",
     "Topic",
     "TrendScored",
     "ValidationReport",

@@ -78,6 +78,36 @@ class Relevance(msgspec.Struct, frozen=True, kw_only=True):
     """Why the evidence is insufficient, for people; None when it is sufficient."""
 
 
+class TermCount(msgspec.Struct, frozen=True, kw_only=True):
+    """A term seen in a niche's listings and how many of them use it (each listing counted once)."""
+
+    term: str
+    listings: int
+
+
+class NicheEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    """What a niche's listings say about the product, for writing a concept a seller could publish.
+
+    Every count is a number of listings (each counted once per term), out of ``listings``; terms are
+    most used first. Read from titles and tags by the analyzer; the generator decides what share is enough
+    to support a claim (an occasion, a recipient, a material) in a concept.
+    """
+
+    listings: int
+    """How many listings the evidence was read from."""
+    phrases: list[TermCount] = msgspec.field(default_factory=list)
+    """The search phrases (tags) the niche's listings use most."""
+    materials: list[TermCount] = msgspec.field(default_factory=list)
+    occasions: list[TermCount] = msgspec.field(default_factory=list)
+    recipients: list[TermCount] = msgspec.field(default_factory=list)
+    sizes: list[TermCount] = msgspec.field(default_factory=list)
+    """Sizes, quantities and file formats named in titles and tags ("8x10", "set of 4", "pdf")."""
+    digital_listings: int = 0
+    """Listings that read as digital downloads (printable, pdf, svg, instant download...)."""
+    personalized_listings: int = 0
+    """Listings that offer personalization (personalized, custom, engraved, name...)."""
+
+
 class TrendScored(Event, frozen=True, kw_only=True):
     """One keyword's niche score, factors, confidence, risk, estimates and momentum."""
 
@@ -108,3 +138,5 @@ class TrendScored(Event, frozen=True, kw_only=True):
     """The research request's attempt (above 0 for a re-drive), passed along from ``ListingsScraped``."""
     relevance: Relevance | None = None
     """How many listings are about the keyword (None in events from before relevance was measured)."""
+    evidence: NicheEvidence | None = None
+    """What the listings say about the product (materials, formats, occasions); None from older analyzers."""

@@ -66,10 +66,24 @@ def test_stop_words_do_not_count_and_each_term_counts_once() -> None:
 
 @pytest.mark.parametrize(
     ("keyword", "required"),
-    [("collar", 1), ("dog collar", 2), ("crochet baby blanket", 2), ("sterling silver stacking rings", 3)],
+    [("collar", 1), ("dog collar", 2), ("crochet baby blanket", 3), ("sterling silver stacking rings", 4)],
 )
-def test_a_listing_must_carry_most_of_a_long_keywords_terms(keyword: str, required: int) -> None:
+def test_a_listing_must_carry_every_term_of_the_keyword(keyword: str, required: int) -> None:
     assert keyword_terms(keyword, SHARE).required == required
+
+
+@pytest.mark.parametrize(
+    ("share", "keyword", "required"),
+    [(0.6, "dog collar", 2), (0.6, "crochet baby blanket", 2), (0.75, "sterling silver stacking rings", 3)],
+)
+def test_a_lower_term_share_lets_long_keywords_miss_a_term(share: float, keyword: str, required: int) -> None:
+    assert keyword_terms(keyword, share).required == required
+
+
+def test_a_search_filled_with_a_neighbouring_product_finds_nothing_about_the_keyword() -> None:
+    collar = listing(1, title="Leather Dog Collar, Personalized", tags=["leather collar", "dog lover"])
+    assert not is_relevant(collar, keyword_terms("leather dog leash", SHARE))
+    assert is_relevant(collar, keyword_terms("leather dog collars", SHARE))
 
 
 @pytest.mark.parametrize("keyword", ["", "!!!", "for the", "'; --"])

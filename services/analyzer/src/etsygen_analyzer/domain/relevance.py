@@ -118,8 +118,8 @@ class KeywordTerms(msgspec.Struct, frozen=True, kw_only=True):
 def keyword_terms(keyword: str, min_term_share: float) -> KeywordTerms:
     """The terms of a keyword and how many of them a relevant listing must carry.
 
-    ``required`` is ``min_term_share`` of the terms rounded up, at least one: with the shipped 0.6, both
-    words of "dog collar", two of "crochet baby blanket", three of "sterling silver stacking rings".
+    ``required`` is ``min_term_share`` of the terms rounded up, at least one: every term with the shipped
+    1.0; with 0.6, both words of "dog collar", two of "crochet baby blanket", three of four.
     """
     words = _WORD.findall(keyword.lower())
     # Each term once, with the first keyword word that gave it.

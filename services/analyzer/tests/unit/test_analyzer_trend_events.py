@@ -33,22 +33,6 @@ def test_the_jobs_generation_options_and_the_assessment_reach_the_trend() -> Non
     assert trend.synthetic is False
 
 
-def test_the_relevance_and_the_evidence_of_the_relevant_listings_reach_the_trend() -> None:
-    niche = reference_niche()
-    off_topic = [
-        msgspec.structs.replace(listing, listing_id=1_000 + index, title="Ceramic Coffee Mug", tags=["mug"])
-        for index, listing in enumerate(niche.listings[:5])
-    ]
-    scraped = msgspec.structs.replace(niche, listings=[*niche.listings, *off_topic])
-    trend = to_trend_scored(scraped, score_niche(scraped, default_config(), observed_at=NOW), snapshot_id="t")
-    assert trend.relevance is not None
-    assert (trend.relevance.relevant_listings, trend.relevance.listings) == (25, 30)
-    assert trend.relevance.status == "sufficient"
-    assert trend.evidence is not None
-    assert trend.evidence.listings == 25  # read from the relevant listings only
-    assert "mug" not in [phrase.term for phrase in trend.evidence.phrases]
-
-
 def test_a_scrape_without_generation_options_gets_the_defaults() -> None:
     result = score_niche(reference_niche(), default_config(), observed_at=NOW)
     trend = to_trend_scored(reference_niche(), result, snapshot_id="trend-1")

@@ -17,7 +17,6 @@ import msgspec
 from etsygen_analyzer.domain.confidence import classify_risk, confidence_components, weighted_confidence
 from etsygen_analyzer.domain.config import ScoringConfig
 from etsygen_analyzer.domain.estimates import SalesEstimate, build_estimates
-from etsygen_analyzer.domain.evidence import build_evidence
 from etsygen_analyzer.domain.explain import ExplanationContext, explain_factors
 from etsygen_analyzer.domain.factors import (
     competition_factor,
@@ -40,15 +39,7 @@ from etsygen_analyzer.domain.momentum import HistoryPoint, compute_momentum
 from etsygen_analyzer.domain.relevance import assess_relevance, keyword_terms, relevant_listings
 from etsygen_analyzer.domain.text import top_tags, top_title_phrases
 from etsygen_common.contracts.listings import ListingSample, ListingsScraped
-from etsygen_common.contracts.trends import (
-    Estimate,
-    FactorScore,
-    Momentum,
-    NicheEvidence,
-    PriceBand,
-    Relevance,
-    Risk,
-)
+from etsygen_common.contracts.trends import Estimate, FactorScore, Momentum, PriceBand, Relevance, Risk
 
 __all__ = [
     "NicheAssessment",
@@ -100,8 +91,6 @@ class NicheAssessment(NicheScore, frozen=True, kw_only=True):
 
     top_tags: list[str]
     top_title_phrases: list[str]
-    evidence: NicheEvidence
-    """What the relevant listings say about the product (materials, formats, occasions...)."""
 
 
 def score_niche(
@@ -140,7 +129,6 @@ def score_niche(
         **fields,
         top_tags=top_tags(listings.relevant, text.top_tags),
         top_title_phrases=top_title_phrases(listings.relevant, text.top_phrases, text.min_phrase_listings),
-        evidence=build_evidence(listings.relevant),
     )
 
 

@@ -36,7 +36,6 @@ def to_trend_scored(event: ListingsScraped, result: NicheAssessment, *, snapshot
         max_risk=options.max_risk,
         attempt=event.attempt,
         relevance=result.relevance,
-        evidence=result.evidence,
     )
 
 

@@ -56,6 +56,9 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
         exclude=(InvalidConceptError, ProviderAuthError, ProviderRequestError),
     )
     g = settings.guards
+    thresholds = DuplicateThresholds(
+        title=g.duplicate_title, tags=g.duplicate_tags, combined=g.duplicate_combined
+    )
     generation = ConceptGeneration(
         provider,
         breaker,
@@ -64,10 +67,9 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
             max_tokens_per_day=g.daily_token_budget, max_cost_usd_per_day=g.daily_cost_budget_usd
         ),
         max_attempts=p.max_attempts,
+        thresholds=thresholds,
     )
-    store = ProductStore(
-        DuplicateThresholds(title=g.duplicate_title, tags=g.duplicate_tags, combined=g.duplicate_combined)
-    )
+    store = ProductStore(thresholds)
     d = settings.drafts
     drafts = EtsyDraftClient(d.api_key, base_url=d.base_url) if d.api_key else None
     publishing = Publishing(

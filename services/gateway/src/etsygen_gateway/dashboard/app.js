@@ -89,24 +89,26 @@ const OUTCOMES = {
   failed: "failed",
 };
 
-// What a keyword's generation ended with and why (a gate's or a guard's decision is not a failure).
+// What a keyword's generation ended with and why (a gate's or a guard's decision is not a failure). The
+// reason starts with the outcome in words ("existing product <id> (...)", "no concept: ..."), so it is shown
+// instead of the label when it does.
 function outcomeCell(k) {
-  const td = cell(OUTCOMES[k.outcome] || k.outcome || "");
+  const label = OUTCOMES[k.outcome] || k.outcome || "";
+  const why = k.error || k.reason || "";
+  const td = cell(why.startsWith(label) && why ? "" : label);
   td.className = "outcome";
+  if (why) {
+    const note = document.createElement("div");
+    note.className = why.startsWith(label) ? "reason" : "reason muted";
+    note.textContent = why;
+    td.append(note);
+  }
   if (k.existing_product_id) {
     const link = document.createElement("a");
     link.href = "#";
-    link.textContent = ` ${k.existing_product_id.slice(0, 8)}`;
-    link.title = "open the product in the Products tab";
+    link.textContent = "open the product";
     link.addEventListener("click", (event) => { event.preventDefault(); event.stopPropagation(); openTab("products"); });
     td.append(link);
-  }
-  const why = k.error || k.reason;
-  if (why) {
-    const note = document.createElement("div");
-    note.className = "reason muted";
-    note.textContent = why;
-    td.append(note);
   }
   return td;
 }
@@ -117,7 +119,9 @@ function renderJob(detail) {
   const status = $("#job-status");
   status.textContent = detail.job.status;
   status.className = `badge ${detail.job.status}`;
-  $("#job-reason").textContent = detail.job.status_reason || "";
+  // Each keyword shows its own reason; the job's (its keywords' together, a cancellation's, a stall's) is
+  // shown when the job did not simply succeed.
+  $("#job-reason").textContent = detail.job.status === "succeeded" ? "" : detail.job.status_reason || "";
   const body = $("#job-keywords tbody");
   body.replaceChildren();
   for (const k of detail.keywords) {

@@ -132,7 +132,8 @@ def rejection_outcome(
     """
     if existing_product_id is not None:
         words = f"existing product {existing_product_id}"
-        return "existing_product", f"{words} ({detail})" if detail else words
+        similarity = detail.removeprefix(f"near-duplicate of product {existing_product_id}: ")
+        return "existing_product", f"{words} ({similarity})" if similarity else words
     outcome: KeywordOutcome = "failed" if is_failure(reason) else "no_concept"
     words = REJECTION_WORDS.get(reason, f"{outcome.replace('_', ' ')}: {reason}")
     return outcome, f"{words} ({detail})" if detail else words

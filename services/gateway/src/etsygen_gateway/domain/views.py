@@ -20,6 +20,7 @@ from etsygen_common.contracts import (
     ValidationReport,
     WaitingReason,
 )
+from etsygen_gateway.domain.jobs import KeywordOutcome
 from etsygen_gateway.domain.trends import FactorExplanation
 
 # --- accounts -------------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ class KeywordView(msgspec.Struct, frozen=True, kw_only=True):
     rejected: int
     error: str | None = None
     trend_id: str | None = None
-    outcome: str | None = None
+    outcome: KeywordOutcome | None = None
     """What generation ended with: ``new_product``, ``existing_product`` (a concept duplicating a product the
     owner has: the keyword links to it), ``no_concept`` (a gate's or a guard's decision) or ``failed``;
     None until the generator reported."""

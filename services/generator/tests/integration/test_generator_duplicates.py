@@ -21,7 +21,12 @@ from etsygen_common.db import create_pool
 from etsygen_common.kafka import HandlerContext, take_locks
 from etsygen_common.migrations import migrate_service
 from etsygen_generator.adapters import repository
-from etsygen_generator.adapters.providers import ConceptRequest, ProviderResult, build_provider
+from etsygen_generator.adapters.providers import (
+    ConceptRequest,
+    ProviderAuthError,
+    ProviderResult,
+    build_provider,
+)
 from etsygen_generator.adapters.repository import products_after
 from etsygen_generator.bootstrap import MIGRATIONS
 from etsygen_generator.domain.guards import (
@@ -161,11 +166,17 @@ async def test_only_the_owners_newest_products_are_compared(
     assert isinstance(again, ProductGenerated), again
 
 
+async def _first_product(handler: TrendScoredHandler, pool: Any, owner: str) -> ProductGenerated:
+    """The owner's first product for the niche of :func:`_trend`."""
+    first = _decoded(await _handle(handler, pool, _trend(owner)))
+    assert isinstance(first, ProductGenerated)
+    return first
+
+
 async def test_the_same_keyword_again_links_to_the_owners_product(pool: Any) -> None:
     owner = f"owner-{uuid.uuid4().hex[:6]}"
     handler = _handler(pool)
-    first = _decoded(await _handle(handler, pool, _trend(owner)))
-    assert isinstance(first, ProductGenerated)
+    first = await _first_product(handler, pool, owner)
     again = _decoded(await _handle(handler, pool, _trend(owner)))
     assert isinstance(again, ProductRejected)
     assert again.existing_product_id == first.product_id
@@ -186,13 +197,16 @@ class _Variants:
     name = "variants"
     model = "variants-v1"
 
-    def __init__(self, *, distinct: bool = True) -> None:
+    def __init__(self, *, distinct: bool = True, refuse_variants: bool = False) -> None:
         self.distinct = distinct
+        self.refuse_variants = refuse_variants
         self.asked: list[ConceptRequest] = []
         self._builtin = build_provider("builtin")
 
     async def generate(self, request: ConceptRequest) -> ProviderResult:
         self.asked.append(request)
+        if self.refuse_variants and request.variant > 0:
+            raise ProviderAuthError("401 from the provider", provider=self.name)
         composed = await self._builtin.generate(msgspec.structs.replace(request, variant=0))
         title = ITEMS[request.variant % len(ITEMS)] if self.distinct else ITEMS[0]
         words = title.lower().split()
@@ -208,8 +222,7 @@ async def test_asked_for_variants_the_same_keyword_again_gets_a_different_concep
     owner = f"owner-{uuid.uuid4().hex[:6]}"
     provider = _Variants()
     handler = _handler(pool, provider)
-    first = _decoded(await _handle(handler, pool, _trend(owner)))
-    assert isinstance(first, ProductGenerated)
+    first = await _first_product(handler, pool, owner)
     provider.asked.clear()
     variant = _decoded(await _handle(handler, pool, _trend(owner, variants=True)))
     assert isinstance(variant, ProductGenerated), variant
@@ -226,7 +239,7 @@ async def test_without_variants_the_provider_is_asked_once(pool: Any) -> None:
     owner = f"owner-{uuid.uuid4().hex[:6]}"
     provider = _Variants()
     handler = _handler(pool, provider)
-    first = _decoded(await _handle(handler, pool, _trend(owner)))
+    first = await _first_product(handler, pool, owner)
     provider.asked.clear()
     again = _decoded(await _handle(handler, pool, _trend(owner)))
     assert isinstance(again, ProductRejected)
@@ -238,11 +251,20 @@ async def test_variants_are_asked_a_bounded_number_of_times_then_the_keyword_lin
     owner = f"owner-{uuid.uuid4().hex[:6]}"
     provider = _Variants(distinct=False)
     handler = _handler(pool, provider)
-    first = _decoded(await _handle(handler, pool, _trend(owner)))
-    assert isinstance(first, ProductGenerated)
+    first = await _first_product(handler, pool, owner)
     provider.asked.clear()
     again = _decoded(await _handle(handler, pool, _trend(owner, variants=True)))
     assert isinstance(again, ProductRejected)
     assert again.existing_product_id == first.product_id
     assert len(provider.asked) == VARIANT_TRIES
     assert [asked.variant for asked in provider.asked] == list(range(VARIANT_TRIES))
+
+
+async def test_a_variant_the_provider_cannot_give_keeps_the_link_to_the_existing_product(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    provider = _Variants(refuse_variants=True)
+    handler = _handler(pool, provider)
+    first = await _first_product(handler, pool, owner)
+    again = _decoded(await _handle(handler, pool, _trend(owner, variants=True)))
+    assert isinstance(again, ProductRejected)
+    assert (again.reason, again.existing_product_id) == ("guard_failed", first.product_id)

@@ -118,7 +118,8 @@ class ConceptGeneration:
 
     async def _distinct(self, trend: TrendScored, outcome: Outcome, avoid: list[Fingerprint]) -> Outcome:
         """Ask for further variants while the concept duplicates one of ``avoid`` (at most
-        :data:`VARIANT_TRIES` concepts in all); the kept concept joins ``avoid``. Every try's cost counts."""
+        :data:`VARIANT_TRIES` concepts in all); the kept concept joins ``avoid``. Every try's cost counts; a
+        try that gives no valid concept keeps the duplicate (the keyword then links to the product)."""
         variant = outcome.index
         for _ in range(VARIANT_TRIES - 1):
             concept = outcome.concept
@@ -130,16 +131,19 @@ class ConceptGeneration:
             if await self._over_budget(trend.owner_id) is not None:
                 break  # the duplicate stands: the guard links the keyword to the existing product
             variant += outcome.expected  # never a variant another of the niche's concepts starts from
-            spent = outcome.usage
             feedback = (
                 f"duplicate: the concept is a {duplicate.describe()}; write a clearly different product "
                 "(another item, style or use of the niche), not a reworded copy"
             )
-            outcome = await self._generate(
+            tried = await self._generate(
                 trend, outcome.index, outcome.expected, variant=variant, feedback=(feedback, concept)
             )
-            if spent is not None and outcome.usage is not None:
-                outcome = replace(outcome, usage=add_usage(spent, outcome.usage))
+            kept = outcome if tried.concept is None or tried.rejection is not None else tried
+            if outcome.usage is not None and tried.usage is not None:
+                kept = replace(kept, usage=add_usage(outcome.usage, tried.usage))
+            outcome = kept
+            if kept.concept is concept:
+                break  # the variant failed: the duplicate stands and the keyword links to the product
         if outcome.concept is not None:
             avoid.append(
                 fingerprint(

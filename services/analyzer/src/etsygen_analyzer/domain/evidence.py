@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
+from functools import lru_cache
+
+import msgspec
 
 from etsygen_common.contracts.listings import ListingSample
 from etsygen_common.contracts.trends import NicheEvidence, TermCount
@@ -46,23 +49,32 @@ def _listing_parts(listing: ListingSample) -> list[str]:
     return [*_TITLE_BREAKS.split(listing.title), *listing.tags]
 
 
-def _terms(parts: list[str], find: Callable[[str], list[str]]) -> set[str]:
-    return {term for part in parts for term in find(part)}
+class _PartTerms(msgspec.Struct, frozen=True):
+    """What one title part or tag names, read once per distinct text."""
+
+    materials: tuple[str, ...]
+    occasions: tuple[str, ...]
+    recipients: tuple[str, ...]
+    sizes: tuple[str, ...]
+    digital: bool
+    personalized: bool
 
 
-def _names_any(parts: list[str], phrases: tuple[str, ...]) -> bool:
-    return any(has_phrase(part, phrases) for part in parts)
+@lru_cache(maxsize=16_384)
+def _read_part(part: str) -> _PartTerms:
+    # Niches share many tags and title parts ("gift for her", "personalized"), as fold_words's cache knows.
+    return _PartTerms(
+        tuple(find_terms(part, MATERIALS)),
+        tuple(find_terms(part, OCCASIONS)),
+        tuple(find_terms(part, RECIPIENTS)),
+        tuple(find_sizes(part)),
+        has_phrase(part, DIGITAL_MARKERS),
+        has_phrase(part, PERSONALIZATION_MARKERS),
+    )
 
 
 def _tag_phrases(listing: ListingSample) -> set[str]:
     return {phrase for phrase in map(fold_words, listing.tags) if phrase}
-
-
-def _count(per_listing: Iterable[Iterable[str]]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for terms in per_listing:
-        counts.update(set(terms))
-    return counts
 
 
 def build_evidence(
@@ -75,18 +87,28 @@ def build_evidence(
         phrase_limit: how many of the most used tags to keep as the niche's search phrases.
         term_limit: how many materials, occasions, recipients and sizes to keep each.
     """
-    parts = [_listing_parts(listing) for listing in listings]
-
-    def most_used(find: Callable[[str], list[str]]) -> list[TermCount]:
-        return _most_used(_count(_terms(texts, find) for texts in parts), term_limit)
-
+    materials: Counter[str] = Counter()
+    occasions: Counter[str] = Counter()
+    recipients: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
+    phrases: Counter[str] = Counter()
+    digital = personalized = 0
+    for listing in listings:
+        parts = list(map(_read_part, _listing_parts(listing)))
+        materials.update({term for part in parts for term in part.materials})
+        occasions.update({term for part in parts for term in part.occasions})
+        recipients.update({term for part in parts for term in part.recipients})
+        sizes.update({term for part in parts for term in part.sizes})
+        digital += any(part.digital for part in parts)
+        personalized += any(part.personalized for part in parts)
+        phrases.update(_tag_phrases(listing))
     return NicheEvidence(
         listings=len(listings),
-        phrases=_most_used(_count(_tag_phrases(listing) for listing in listings), phrase_limit),
-        materials=most_used(lambda text: find_terms(text, MATERIALS)),
-        occasions=most_used(lambda text: find_terms(text, OCCASIONS)),
-        recipients=most_used(lambda text: find_terms(text, RECIPIENTS)),
-        sizes=most_used(find_sizes),
-        digital_listings=sum(_names_any(texts, DIGITAL_MARKERS) for texts in parts),
-        personalized_listings=sum(_names_any(texts, PERSONALIZATION_MARKERS) for texts in parts),
+        phrases=_most_used(phrases, phrase_limit),
+        materials=_most_used(materials, term_limit),
+        occasions=_most_used(occasions, term_limit),
+        recipients=_most_used(recipients, term_limit),
+        sizes=_most_used(sizes, term_limit),
+        digital_listings=digital,
+        personalized_listings=personalized,
     )

@@ -35,13 +35,21 @@ def check_score_and_risk(
 
 
 def check_trend(trend: TrendScored) -> GuardRejection | None:
-    """Whether a trend should get concepts: upstream status, the job's switch, then score and risk."""
+    """Whether a trend should get concepts: upstream status, the job's switch, enough evidence about the
+    keyword, then score and risk."""
     if trend.status != "ok":
         return GuardRejection(
             reason="upstream_failed", detail=trend.error or "the analyzer reported a failure"
         )
     if not trend.generation_enabled or trend.concepts_per_niche < 1:
         return GuardRejection(reason="generation_disabled", detail="generation is disabled for this job")
+    relevance = trend.relevance
+    if relevance is not None and relevance.status == "insufficient_data":
+        # Too few listings about the keyword: high risk whatever the job allows, and never a concept.
+        return GuardRejection(
+            reason="risk_too_high",
+            detail=f"insufficient data: {relevance.reason or 'too few relevant listings'}",
+        )
     return check_score_and_risk(trend.score, trend.risk, min_score=trend.min_score, max_risk=trend.max_risk)
 
 

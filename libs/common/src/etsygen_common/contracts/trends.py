@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 import msgspec
 
 from etsygen_common.contracts.base import Event, Range
 
 Risk = Literal["low", "medium", "high"]
+RISK_ORDER: Final[dict[str, int]] = {"low": 0, "medium": 1, "high": 2}
+"""Risk classes from least to most risky; an unknown class ranks as ``high``."""
+
+
+def within_risk(risk: str, max_risk: str) -> bool:
+    """True when ``risk`` is no riskier than ``max_risk`` (the generation gate's risk rule)."""
+    return RISK_ORDER.get(risk, RISK_ORDER["high"]) <= RISK_ORDER.get(max_risk, RISK_ORDER["high"])
 
 
 class FactorScore(msgspec.Struct, frozen=True, kw_only=True):

@@ -37,6 +37,7 @@ def to_trend_scored(event: ListingsScraped, result: NicheAssessment, *, snapshot
         variants=options.variants,
         attempt=event.attempt,
         relevance=result.relevance,
+        evidence=result.evidence,
     )
 
 

@@ -4,12 +4,11 @@ budget, and the concept gate that runs the brand and duplicate guards in order."
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
 
 import msgspec
 
 from etsygen_common.contracts.products import ProductConcept
-from etsygen_common.contracts.trends import Risk, TrendScored
+from etsygen_common.contracts.trends import Risk, TrendScored, within_risk
 from etsygen_generator.domain.guards.brands import BrandBlocklist, check_brands
 from etsygen_generator.domain.guards.duplicates import (
     DuplicateThresholds,
@@ -19,15 +18,12 @@ from etsygen_generator.domain.guards.duplicates import (
 )
 from etsygen_generator.domain.guards.rejection import GuardRejection
 
-RISK_ORDER: Final[dict[str, int]] = {"low": 0, "medium": 1, "high": 2}
-
 
 def check_score_and_risk(
     score: float, risk: Risk | str, *, min_score: float, max_risk: Risk | str
 ) -> GuardRejection | None:
     """Reject a niche riskier than ``max_risk`` or scoring below ``min_score``; unknown risk ranks high."""
-    risk_rank = RISK_ORDER.get(risk, RISK_ORDER["high"])
-    if risk_rank > RISK_ORDER.get(max_risk, RISK_ORDER["high"]):
+    if not within_risk(risk, max_risk):
         return GuardRejection(reason="risk_too_high", detail=f"risk {risk} is above the allowed {max_risk}")
     if not score >= min_score:  # written so a NaN score is rejected too
         return GuardRejection(reason="score_too_low", detail=f"score {score:.3f} is below {min_score:.3f}")

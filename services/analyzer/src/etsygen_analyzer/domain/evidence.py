@@ -14,8 +14,6 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
-import msgspec
-
 from etsygen_common.contracts.listings import ListingSample
 from etsygen_common.contracts.trends import NicheEvidence, TermCount
 from etsygen_common.listing_terms import (
@@ -49,28 +47,23 @@ def _listing_parts(listing: ListingSample) -> list[str]:
     return [*_TITLE_BREAKS.split(listing.title), *listing.tags]
 
 
-class _PartTerms(msgspec.Struct, frozen=True):
-    """What one title part or tag names, read once per distinct text."""
-
-    materials: tuple[str, ...]
-    occasions: tuple[str, ...]
-    recipients: tuple[str, ...]
-    sizes: tuple[str, ...]
-    digital: bool
-    personalized: bool
+_MATERIAL, _OCCASION, _RECIPIENT, _SIZE, _DIGITAL, _PERSONALIZED = range(6)
+_Term = tuple[int, str]
+"""(kind, term): what a title part or tag names, kinds as above (flags carry an empty term)."""
 
 
 @lru_cache(maxsize=16_384)
-def _read_part(part: str) -> _PartTerms:
-    # Niches share many tags and title parts ("gift for her", "personalized"), as fold_words's cache knows.
-    return _PartTerms(
-        tuple(find_terms(part, MATERIALS)),
-        tuple(find_terms(part, OCCASIONS)),
-        tuple(find_terms(part, RECIPIENTS)),
-        tuple(find_sizes(part)),
-        has_phrase(part, DIGITAL_MARKERS),
-        has_phrase(part, PERSONALIZATION_MARKERS),
-    )
+def _read_part(part: str) -> frozenset[_Term]:
+    # Niches share many tags and title parts ("gift for her", "personalized"): each is read once.
+    terms: set[_Term] = set()
+    for kind, vocabulary in ((_MATERIAL, MATERIALS), (_OCCASION, OCCASIONS), (_RECIPIENT, RECIPIENTS)):
+        terms.update((kind, term) for term in find_terms(part, vocabulary))
+    terms.update((_SIZE, size) for size in find_sizes(part))
+    if has_phrase(part, DIGITAL_MARKERS):
+        terms.add((_DIGITAL, ""))
+    if has_phrase(part, PERSONALIZATION_MARKERS):
+        terms.add((_PERSONALIZED, ""))
+    return frozenset(terms)
 
 
 def _tag_phrases(listing: ListingSample) -> set[str]:
@@ -87,21 +80,15 @@ def build_evidence(
         phrase_limit: how many of the most used tags to keep as the niche's search phrases.
         term_limit: how many materials, occasions, recipients and sizes to keep each.
     """
-    materials: Counter[str] = Counter()
-    occasions: Counter[str] = Counter()
-    recipients: Counter[str] = Counter()
-    sizes: Counter[str] = Counter()
+    named: Counter[_Term] = Counter()
     phrases: Counter[str] = Counter()
-    digital = personalized = 0
     for listing in listings:
-        parts = list(map(_read_part, _listing_parts(listing)))
-        materials.update({term for part in parts for term in part.materials})
-        occasions.update({term for part in parts for term in part.occasions})
-        recipients.update({term for part in parts for term in part.recipients})
-        sizes.update({term for part in parts for term in part.sizes})
-        digital += any(part.digital for part in parts)
-        personalized += any(part.personalized for part in parts)
+        named.update(frozenset().union(*map(_read_part, _listing_parts(listing))))
         phrases.update(_tag_phrases(listing))
+    by_kind: list[Counter[str]] = [Counter() for _ in range(6)]
+    for (kind, term), count in named.items():
+        by_kind[kind][term] = count
+    materials, occasions, recipients, sizes, digital, personalized = by_kind
     return NicheEvidence(
         listings=len(listings),
         phrases=_most_used(phrases, phrase_limit),
@@ -109,6 +96,6 @@ def build_evidence(
         occasions=_most_used(occasions, term_limit),
         recipients=_most_used(recipients, term_limit),
         sizes=_most_used(sizes, term_limit),
-        digital_listings=digital,
-        personalized_listings=personalized,
+        digital_listings=digital[""],
+        personalized_listings=personalized[""],
     )

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 
 from etsygen_common.contracts.listings import ListingSample
 from etsygen_common.contracts.trends import NicheEvidence, TermCount
@@ -80,11 +81,11 @@ def build_evidence(
         phrase_limit: how many of the most used tags to keep as the niche's search phrases.
         term_limit: how many materials, occasions, recipients and sizes to keep each.
     """
-    named: Counter[_Term] = Counter()
-    phrases: Counter[str] = Counter()
-    for listing in listings:
-        named.update(frozenset().union(*map(_read_part, _listing_parts(listing))))
-        phrases.update(_tag_phrases(listing))
+    # One Counter over every listing's distinct terms (a listing counts once per term), built in one call.
+    named: Counter[_Term] = Counter(
+        chain.from_iterable(frozenset().union(*map(_read_part, _listing_parts(li))) for li in listings)
+    )
+    phrases: Counter[str] = Counter(chain.from_iterable(map(_tag_phrases, listings)))
     by_kind: list[Counter[str]] = [Counter() for _ in range(6)]
     for (kind, term), count in named.items():
         by_kind[kind][term] = count

@@ -36,16 +36,16 @@ PLATFORM_SERVICES = frozenset({"gateway", "scraper", "analyzer", "generator"})
 """The registry is the process's: tests that ran earlier in it leave series under their own service names
 (a schema name, "test"); only the platform's services are this test's."""
 
-Series = frozenset[tuple[str, tuple[tuple[str, str], ...]]]
+Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def _series_now() -> Series:
-    """Every sample of the process-wide registry, by name and labels."""
-    return frozenset(
-        (sample.name, tuple(sorted(sample.labels.items())))
+    """Every sample of the process-wide registry, by name and labels, with its value."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in REGISTRY.collect()
         for sample in family.samples
-    )
+    }
 
 
 CATALOGUE_FILE = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
@@ -165,8 +165,15 @@ async def test_every_documented_metric_is_exported_by_its_service_after_a_resear
         for s in f.samples
     }
 
+    before: Series = stack["before"]
+
     def total(name: str, **labels: str) -> float:
-        return sum(v for (n, ls), v in samples.items() if n == name and labels.items() <= dict(ls).items())
+        """What this stack added to the series of ``name`` (earlier tests in the process count too)."""
+        return sum(
+            v - before.get((n, ls), 0.0)
+            for (n, ls), v in samples.items()
+            if n == name and labels.items() <= dict(ls).items()
+        )
 
     assert total("etsygen_gateway_jobs_finished_total") == 1
     assert total("etsygen_gateway_job_duration_seconds_count") == 1

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from etsygen_simulators.etsy import BUILT_IN_PROFILES, Catalogue
+from etsygen_simulators.etsy.__main__ import default_seed
 from etsygen_simulators.etsy.truth import (
     acceptance,
     market,
@@ -89,3 +92,13 @@ def test_listings_share_the_niche_demand_and_the_reviews_follow_the_review_rate(
     )
     orders = sum(niche.orders[:200])
     assert 0.3 * niche.truth.review_rate < reviews / orders < 3 * niche.truth.review_rate
+
+
+def test_the_seed_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ETSY_SIM_SEED", raising=False)
+    assert default_seed() == 7
+    monkeypatch.setenv("ETSY_SIM_SEED", "20261207")
+    assert default_seed() == 20_261_207
+    monkeypatch.setenv("ETSY_SIM_SEED", "seven")
+    with pytest.raises(SystemExit, match="ETSY_SIM_SEED must be an integer"):
+        default_seed()

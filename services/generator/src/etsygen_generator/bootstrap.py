@@ -55,6 +55,14 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
         # Bad output and configuration errors are not the provider being down.
         exclude=(InvalidConceptError, ProviderAuthError, ProviderRequestError),
     )
+    runtime = ServiceRuntime(
+        name=SERVICE,
+        settings=settings.common,
+        migrations_dir=MIGRATIONS,
+        default_port=DEFAULT_PORT,
+        group="etsygen-generator",
+        waiting_stage="generate",
+    )
     g = settings.guards
     generation = ConceptGeneration(
         provider,
@@ -64,6 +72,8 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
             max_tokens_per_day=g.daily_token_budget, max_cost_usd_per_day=g.daily_cost_budget_usd
         ),
         max_attempts=p.max_attempts,
+        min_grade=g.min_grade,
+        pool=runtime.late_pool,
     )
     store = ProductStore(
         DuplicateThresholds(title=g.duplicate_title, tags=g.duplicate_tags, combined=g.duplicate_combined)
@@ -71,15 +81,11 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
     d = settings.drafts
     drafts = EtsyDraftClient(d.api_key, base_url=d.base_url) if d.api_key else None
     publishing = Publishing(
-        drafts, user_id=d.seller_user_id, refresh_token=d.seller_refresh_token, taxonomy_id=d.taxonomy_id
-    )
-    runtime = ServiceRuntime(
-        name=SERVICE,
-        settings=settings.common,
-        migrations_dir=MIGRATIONS,
-        default_port=DEFAULT_PORT,
-        group="etsygen-generator",
-        waiting_stage="generate",
+        drafts,
+        user_id=d.seller_user_id,
+        refresh_token=d.seller_refresh_token,
+        taxonomy_id=d.taxonomy_id,
+        pool=runtime.late_pool,
     )
     assert runtime.consumer is not None
     # A re-drive of a niche already generated re-emits its stored outcomes: no second AI call, no new product.
@@ -97,8 +103,6 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
     )
 
     async def started(rt: ServiceRuntime) -> None:
-        generation.pool = rt.pool
-        publishing.pool = rt.pool
         breaker.attach_redis(rt.redis)
 
     async def stopped(_rt: ServiceRuntime) -> None:

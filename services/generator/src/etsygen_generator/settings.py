@@ -51,6 +51,10 @@ class GuardSection(SettingsSection, frozen=True, kw_only=True):
         float, doc("Tag-set similarity that alone marks a near-duplicate", ge=0, le=1)
     ] = 0.8
     duplicate_combined: Annotated[float, doc("Similarity both must reach together", ge=0, le=1)] = 0.6
+    min_grade: Annotated[
+        Literal["A", "B", "C", "D", "F"],
+        doc("Lowest listing-quality grade a concept may have; below it is repaired, re-asked or rejected"),
+    ] = "B"
     daily_token_budget: Annotated[
         Annotated[int, msgspec.Meta(ge=0)] | None, doc("AI tokens per owner per day; unset means no limit")
     ] = None

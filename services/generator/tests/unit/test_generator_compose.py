@@ -39,22 +39,29 @@ def test_composed_concept_is_valid() -> None:
     assert validate(compose(trend())) == []
 
 
-def test_strongest_title_phrase_leads_the_title() -> None:
-    assert compose(trend()).title.startswith("Funny Cat Mug for Cat Lovers")
+def test_the_title_leads_with_what_the_item_is_and_is_not_a_phrase_list() -> None:
+    title = compose(trend()).title
+    assert title.startswith("Funny Cat Mug")
+    assert "|" not in title
+    assert len(title.split(", ")) <= 4
 
 
-def test_keyword_leads_the_title_when_there_are_no_phrases() -> None:
-    assert compose(trend(top_title_phrases=[])).title == "Funny Cat Mug"
+def test_the_title_still_leads_with_the_item_when_there_are_no_phrases() -> None:
+    assert compose(trend(top_title_phrases=[], top_tags=[])).title == "Funny Cat Mug"
 
 
-def test_niche_top_tags_come_first_in_the_tags() -> None:
-    assert compose(trend()).tags[:5] == [
-        "cat mug",
-        "funny mug",
-        "cat lover gift",
-        "coffee mug",
-        "cat mom gift",
-    ]
+def test_the_title_adds_a_gift_line_only_for_a_recipient_the_niche_names() -> None:
+    assert "Gift for Mom" in compose(trend()).title  # "cat mom gift" is one of the niche's tags
+    title = compose(trend(top_tags=["cat mug", "funny mug", "coffee mug"])).title
+    assert "Gift" not in title
+
+
+def test_niche_top_tags_are_all_kept_multi_word_first() -> None:
+    tags = compose(trend()).tags
+    assert {"cat mug", "funny mug", "cat lover gift", "coffee mug", "cat mom gift"} <= set(tags)
+    assert tags[0] == "funny cat mug"
+    singles = [index for index, tag in enumerate(tags) if " " not in tag]
+    assert all(" " not in tag for tag in tags[min(singles, default=len(tags)) :])
 
 
 def test_tags_are_filled_to_thirteen_from_the_keyword_and_generic_pool() -> None:
@@ -64,10 +71,11 @@ def test_tags_are_filled_to_thirteen_from_the_keyword_and_generic_pool() -> None
     assert set(concept.tags) & set(GENERIC_TAGS)
 
 
-def test_plural_and_overlong_top_tags_are_skipped() -> None:
-    concept = compose(trend(top_tags=["cat mug", "cat mugs", "personalised cat mug for grandma"]))
+def test_plural_and_overlong_top_tags_are_skipped_not_cut() -> None:
+    concept = compose(trend(top_tags=["cat mug", "cat mugs", "mug cat", "personalised cat mug for grandma"]))
     assert "cat mugs" not in concept.tags
-    assert "personalised cat mug" in concept.tags
+    assert "mug cat" not in concept.tags  # a word-order variant of "cat mug"
+    assert not [tag for tag in concept.tags if tag.startswith("personalised cat mug")]  # no cut fragment
 
 
 def test_description_carries_the_ai_disclosure_and_materials() -> None:
@@ -162,8 +170,14 @@ def test_design_prompt_names_the_theme_and_forbids_brands() -> None:
     design = design_prompt(concept, "funny cat mug")
     assert "funny cat mug" in design.prompt
     assert "no logos, brand names" in design.prompt
+    assert "print-ready" not in design.prompt  # a mug is photographed, not printed
     assert design.alt_text.startswith("funny cat mug in ceramic: Funny Cat Mug")
     assert len(design.alt_text) <= 250
+
+
+def test_a_printable_gets_print_ready_art() -> None:
+    printable = trend(keyword="boho wall art printable", top_tags=["printable art", "digital download"])
+    assert "print-ready" in design_prompt(compose(printable), "boho wall art printable").prompt
 
 
 def test_alt_text_is_capped_at_250_characters() -> None:

@@ -141,3 +141,34 @@ async def test_builtin_provider_costs_nothing_and_always_validates() -> None:
     generated = await generate_valid_concept(provider, request())
     assert generated.report.attempts == 1
     assert generated.usage.provider == "builtin"
+
+
+# A concept Etsy would accept but a seller would not publish: a pipe-joined list of search phrases.
+PHRASE_LIST = msgspec.structs.replace(
+    GOOD, title="Boho Plant Pot | Planter | Boho Pot | Plant Pot Gift | Gift for Her | Housewarming Gift"
+)
+
+
+async def test_a_valid_concept_below_the_grade_is_asked_for_again_with_the_grades_reasons() -> None:
+    assert validate(PHRASE_LIST) == []  # Etsy's rules alone would take it
+    provider = ScriptedProvider([PHRASE_LIST, GOOD])
+    generated = await generate_valid_concept(provider, request(), max_attempts=3, min_grade="B")
+    assert generated.concept == GOOD
+    assert generated.report.attempts == 2
+    assert generated.report.grade in {"A", "B"}
+    feedback = " ".join(provider.requests[1].previous_violations)
+    assert "below B" in feedback
+
+
+async def test_concepts_that_never_reach_the_grade_are_refused_with_the_reasons() -> None:
+    provider = ScriptedProvider([PHRASE_LIST, PHRASE_LIST])
+    with pytest.raises(InvalidConceptError, match="below B") as raised:
+        await generate_valid_concept(provider, request(), max_attempts=2, min_grade="B")
+    assert not raised.value.report.valid
+
+
+async def test_a_lower_bar_accepts_what_a_higher_one_refuses() -> None:
+    provider = ScriptedProvider([PHRASE_LIST])
+    generated = await generate_valid_concept(provider, request(), max_attempts=1, min_grade="F")
+    assert generated.report.grade not in {None, "A", "B"}  # accepted although below B
+    assert generated.report.grade_reasons

@@ -31,7 +31,15 @@ from etsygen_common.contracts.products import (
     ValidationReport,
 )
 from etsygen_common.contracts.research import GenerationOptions, KeywordScrapeRequested, ResearchRequested
-from etsygen_common.contracts.trends import Estimate, FactorScore, Momentum, PriceBand, TrendScored
+from etsygen_common.contracts.trends import (
+    Estimate,
+    FactorScore,
+    Momentum,
+    NicheEvidence,
+    PriceBand,
+    TermCount,
+    TrendScored,
+)
 
 RETENTION_DEFAULT_MS: Final = 7 * 24 * 3600 * 1000
 """A week: consumers are back from any outage long before, and the outbox keeps what was never sent."""
@@ -177,6 +185,7 @@ __all__ = [
     "ListingsScraped",
     "Momentum",
     "Money",
+    "NicheEvidence",
     "PriceBand",
     "PriceSuggestion",
     "ProductConcept",
@@ -187,6 +196,7 @@ __all__ = [
     "Range",
     "ResearchRequested",
     "ShopSample",
+    "TermCount",
     "Topic",
     "TrendScored",
     "ValidationReport",

@@ -70,6 +70,10 @@ class ValidationReport(msgspec.Struct, frozen=True, kw_only=True):
     violations: list[str] = msgspec.field(default_factory=list)
     repairs: list[str] = msgspec.field(default_factory=list)
     attempts: int = 1
+    grade: str | None = None
+    """The listing-quality grade (A best, F worst) of the concept as accepted; None from older generators."""
+    grade_reasons: list[str] = msgspec.field(default_factory=list)
+    """Why the grade is what it is, in sentences a seller can act on (what the evidence lacked last)."""
 
 
 class Evidence(msgspec.Struct, frozen=True, kw_only=True):

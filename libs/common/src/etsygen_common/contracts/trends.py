@@ -52,6 +52,36 @@ class PriceBand(msgspec.Struct, frozen=True, kw_only=True):
     currency: str = "USD"
 
 
+class TermCount(msgspec.Struct, frozen=True, kw_only=True):
+    """A term seen in a niche's listings and how many of them use it (each listing counted once)."""
+
+    term: str
+    listings: int
+
+
+class NicheEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    """What a niche's listings say about the product, for writing a concept a seller could publish.
+
+    Every count is a number of listings (each counted once per term), out of ``listings``; terms are
+    most used first. Read from titles and tags by the analyzer; the generator decides what share is enough
+    to support a claim (an occasion, a recipient, a material) in a concept.
+    """
+
+    listings: int
+    """How many listings the evidence was read from."""
+    phrases: list[TermCount] = msgspec.field(default_factory=list)
+    """The search phrases (tags) the niche's listings use most."""
+    materials: list[TermCount] = msgspec.field(default_factory=list)
+    occasions: list[TermCount] = msgspec.field(default_factory=list)
+    recipients: list[TermCount] = msgspec.field(default_factory=list)
+    sizes: list[TermCount] = msgspec.field(default_factory=list)
+    """Sizes, quantities and file formats named in titles and tags ("8x10", "set of 4", "pdf")."""
+    digital_listings: int = 0
+    """Listings that read as digital downloads (printable, pdf, svg, instant download...)."""
+    personalized_listings: int = 0
+    """Listings that offer personalization (personalized, custom, engraved, name...)."""
+
+
 class TrendScored(Event, frozen=True, kw_only=True):
     """One keyword's niche score, factors, confidence, risk, estimates and momentum."""
 
@@ -80,3 +110,5 @@ class TrendScored(Event, frozen=True, kw_only=True):
     max_risk: Risk = "medium"
     attempt: int = 0
     """The research request's attempt (above 0 for a re-drive), passed along from ``ListingsScraped``."""
+    evidence: NicheEvidence | None = None
+    """What the listings say about the product (materials, formats, occasions); None from older analyzers."""

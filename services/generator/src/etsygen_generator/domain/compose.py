@@ -1,25 +1,45 @@
-"""The built-in provider's logic: compose a listing-ready concept from a niche's own signals, no network.
+"""The built-in provider's logic: compose a listing-ready concept from a niche's own evidence, no network.
 
-``compose`` builds a concept from the keyword, the niche's top tags and its strongest title phrases; its
-output always passes :func:`~etsygen_generator.domain.validator.validate` (property-tested). It also holds
-the pieces every provider shares: the price suggestion from the niche's price band and the design prompt.
+``compose`` writes the concept a seller would start from: a short title that says what the item is
+(material, one detail, and a gift line only when the niche's listings support it), 13 tags from the niche's
+own search phrases (long-tail first, no near-duplicates), a description with the materials, size or format,
+personalization and delivery the evidence gives, and materials from the evidence. Its output always passes
+:func:`~etsygen_generator.domain.validator.validate` (property-tested) and grades B or better on the
+catalogue's niches (:mod:`~etsygen_generator.domain.quality`). The pieces every provider shares, the price
+suggestion (:mod:`.pricing`) and the design prompt (:mod:`.design`), are re-exported here for the callers
+that import them from the composer.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Final
 
-import msgspec
-
-from etsygen_common.contracts.base import Money
-from etsygen_common.contracts.products import DesignPrompt, PriceSuggestion, ProductConcept
-from etsygen_common.contracts.trends import PriceBand, Risk, TrendScored
+from etsygen_common.contracts.products import ProductConcept
+from etsygen_common.contracts.trends import TrendScored
+from etsygen_common.listing_terms import (
+    DIGITAL_MARKERS,
+    OCCASIONS,
+    RECIPIENTS,
+    find_terms,
+    fold_words,
+    has_phrase,
+)
+from etsygen_generator.domain.design import design_prompt
+from etsygen_generator.domain.niche import (
+    DANGLING_WORDS,
+    MINOR_WORDS,
+    NicheBrief,
+    NicheFacts,
+    ProductKind,
+    is_generic_phrase,
+    read_niche,
+)
+from etsygen_generator.domain.pricing import suggest_price
 from etsygen_generator.domain.text import (
     StemIndex,
     normalize_whitespace,
     plural_signature,
-    truncate_at_word,
+    singular_word,
     words,
 )
 from etsygen_generator.domain.validator import (
@@ -32,64 +52,46 @@ from etsygen_generator.domain.validator import (
     repair_title,
 )
 
-TITLE_SEPARATOR: Final = " | "
-FALLBACK_TITLE: Final = "Unique Gift Idea"
-ALT_TEXT_MAX_CHARS: Final = 250
-DEFAULT_PRICE: Final = Money(amount=24.99, currency="USD")
+__all__ = [
+    "GENERIC_TAGS",
+    "NicheBrief",
+    "compose",
+    "compose_description",
+    "compose_materials",
+    "compose_styles",
+    "compose_tags",
+    "compose_title",
+    "design_prompt",
+    "suggest_price",
+]
 
-# Generic but relevant fill-in tags, used only when the niche's own tags and keyword variants give fewer than
-# 13. No two are duplicates or plural duplicates of each other, and there are more than 13 of them, so the
-# composer always reaches 13 tags whatever the niche supplied.
+FALLBACK_ITEM: Final = "gift"
+TITLE_DETAILS: Final = 2
+GENERIC_TAGS_KEPT: Final = 2
+
+# Neutral fill-in tags, used only when the niche's own phrases and their combinations give fewer than 13.
+# None names an occasion or a recipient (those need evidence), no two are duplicates or plural duplicates
+# of each other, and there are more than 13, so the composer always reaches 13 tags.
 GENERIC_TAGS: Final[tuple[str, ...]] = (
     "gift idea",
-    "unique gift",
-    "birthday gift",
-    "gift for her",
-    "gift for him",
-    "gift for friend",
-    "christmas gift",
-    "anniversary gift",
-    "housewarming gift",
-    "thank you gift",
-    "personalized gift",
-    "custom gift",
-    "handmade gift",
-    "holiday present",
-    "special occasion",
-    "stocking stuffer",
-    "just because",
+    "thoughtful gift",
+    "one of a kind",
+    "original design",
+    "small business",
+    "shop small",
     "keepsake",
-    "made to order",
+    "special present",
     "everyday favorite",
+    "treat yourself",
+    "giftable",
+    "present idea",
+    "just because",
+    "conversation piece",
+    "cheerful design",
+    "lovely present",
 )
 
-# Product words → materials. Only common, unambiguous product types; anything else gets no materials rather
-# than a guess.
-_MATERIALS_BY_PRODUCT: Final[dict[str, tuple[str, ...]]] = {
-    "mug": ("ceramic",),
-    "mugs": ("ceramic",),
-    "tumbler": ("stainless steel",),
-    "shirt": ("cotton",),
-    "tshirt": ("cotton",),
-    "tee": ("cotton",),
-    "hoodie": ("cotton", "polyester"),
-    "sweatshirt": ("cotton", "polyester"),
-    "tote": ("cotton canvas",),
-    "candle": ("soy wax", "cotton wick"),
-    "candles": ("soy wax", "cotton wick"),
-    "poster": ("paper",),
-    "print": ("paper",),
-    "printable": ("digital file",),
-    "svg": ("digital file",),
-    "png": ("digital file",),
-    "download": ("digital file",),
-    "sticker": ("vinyl",),
-    "stickers": ("vinyl",),
-    "decal": ("vinyl",),
-    "sign": ("wood",),
-}
-
-# Style words a shopper uses → the Etsy style name.
+# Style words a shopper uses -> the Etsy style name.
 _STYLES_BY_WORD: Final[dict[str, str]] = {
     "boho": "Boho",
     "bohemian": "Boho",
@@ -112,28 +114,16 @@ _STYLES_BY_WORD: Final[dict[str, str]] = {
     "y2k": "Y2K",
 }
 
-
-class NicheBrief(msgspec.Struct, frozen=True, kw_only=True):
-    """What a concept is composed from: the parts of a :class:`TrendScored` that describe the niche."""
-
-    keyword: str
-    top_tags: list[str] = msgspec.field(default_factory=list)
-    top_title_phrases: list[str] = msgspec.field(default_factory=list)
-    price_band: PriceBand | None = None
-    score: float = 0.0
-    risk: Risk = "high"
-
-    @classmethod
-    def from_trend(cls, trend: TrendScored) -> NicheBrief:
-        """The niche part of a scored trend."""
-        return cls(
-            keyword=trend.keyword,
-            top_tags=list(trend.top_tags),
-            top_title_phrases=list(trend.top_title_phrases),
-            price_band=trend.price_band,
-            score=trend.score,
-            risk=trend.risk,
-        )
+_RECIPIENT_NAMES: Final[dict[str, str]] = {
+    "dog lover": "Dog Lovers",
+    "cat lover": "Cat Lovers",
+    "teacher": "Teachers",
+    "bridesmaid": "Bridesmaids",
+    "kids": "Kids",
+    "couple": "Couples",
+    "coworker": "Coworkers",
+    "baby": "Baby",
+}
 
 
 def _rotate(items: list[str], by: int) -> list[str]:
@@ -143,75 +133,204 @@ def _rotate(items: list[str], by: int) -> list[str]:
     return items[shift:] + items[:shift]
 
 
-_MINOR_WORDS: Final = frozenset(
-    {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
-)
+# Words shoppers write in a fixed case ("iPad", "PDF"); title-casing them would read as a typo.
+_FIXED_CASE: Final[dict[str, str]] = {
+    word.lower(): word
+    for word in (
+        *("iPad", "PDF", "SVG", "PNG", "JPG", "DnD", "RPG", "DIY", "USB", "LED", "3D", "14K", "18K"),
+        *("A4", "A5", "XL", "XXL", "MDF"),
+    )
+}
 
 
 def _title_case(text: str) -> str:
     """Capitalise lower-case words (minor words after the first stay lower); mixed case is left alone."""
     cased = [
-        word[:1].upper() + word[1:] if word.islower() and (index == 0 or word not in _MINOR_WORDS) else word
+        _FIXED_CASE.get(word)
+        or (
+            word[:1].upper() + word[1:]
+            if word.islower() and (index == 0 or word not in MINOR_WORDS)
+            else word
+        )
         for index, word in enumerate(text.split())
     ]
     return " ".join(cased)
 
 
-def _title_part(text: str) -> str:
-    cleaned, _ = repair_title(_title_case(text))
+def _clean_title(text: str) -> str:
+    cleaned, _ = repair_title(text)
     if len(cleaned) > TITLE_MAX_CHARS:  # one enormous word: composing, not repairing, so a hard cut is fine
         cleaned = cleaned[:TITLE_MAX_CHARS]
     return cleaned
 
 
+def _keys(text: str) -> list[str]:
+    return [singular_word(word) for word in fold_words(text).split() if word not in MINOR_WORDS]
+
+
+def _fits(title_keys: list[str], phrase: str) -> bool:
+    """A detail adds at least one new word and repeats none already used twice or in a row."""
+    keys = _keys(phrase)
+    if len(set(keys)) < len(keys):  # "cat cat cat" repeats itself
+        return False
+    new = [key for key in keys if key not in title_keys]
+    repeated = [key for key in keys if key in title_keys]
+    return (
+        bool(new)
+        and len(repeated) <= 1
+        and all(title_keys.count(key) < 2 for key in repeated)
+        and (not repeated or len(keys) > 1)
+    )
+
+
+def _material_for(facts: NicheFacts) -> str | None:
+    item_keys = set(_keys(facts.item))
+    if facts.kind != "physical" or not facts.materials:
+        return None
+    # Only a material the niche's phrases name for this item ("leather collar") or on its own ("merino
+    # wool"): "gold edge" on a tarot deck does not make it a deck "in gold".
+    for material in facts.materials:
+        named = any(
+            f" {material} " in f" {p} " and (facts.head in p.split() or p == material) for p in facts.phrases
+        )
+        if named and not set(_keys(material)) & item_keys:
+            return material
+    return None
+
+
+def _details(facts: NicheFacts, niche: TrendScored | NicheBrief, variant: int) -> list[str]:
+    candidates = [*facts.phrases, *(fold_words(phrase) for phrase in niche.top_title_phrases)]
+    # Without listing evidence a phrase only describes the item if it shares a word with the keyword (top
+    # tags alone may come from listings about something else).
+    keyword_keys = set(_keys(facts.keyword))
+    related = niche.evidence is not None or not keyword_keys
+    usable = [
+        _completed(phrase, facts)
+        for phrase in dict.fromkeys(candidates)
+        if phrase
+        and 2 <= len(phrase.split()) <= 3
+        and not is_generic_phrase(phrase)
+        and phrase.split()[-1] not in DANGLING_WORDS
+        and "gift" not in phrase.split()  # a gift line is only written from supported occasions/recipients
+        and phrase not in facts.sizes
+        and not _claims_words(phrase)
+        and (related or bool(set(_keys(phrase)) & keyword_keys))
+    ]
+    return _rotate(list(dict.fromkeys(usable)), variant)
+
+
+def _completed(phrase: str, facts: NicheFacts) -> str:
+    """A phrase that is the start of a material the niche names, as that material ("full grain leather")."""
+    return next((m for m in facts.materials if m.startswith(f"{phrase} ")), phrase)
+
+
+def _claims_words(phrase: str) -> bool:
+    return bool(find_terms(phrase, OCCASIONS) or find_terms(phrase, RECIPIENTS))
+
+
+def _gift_line(facts: NicheFacts) -> str | None:
+    item_keys = set(_keys(facts.item))
+    occasion = next((o for o in facts.occasions if not set(_keys(o)) <= item_keys), None)
+    recipient = next(
+        (r for r in facts.recipients if not set(_keys(r)) & item_keys and "for" not in facts.item.split()),
+        None,
+    )
+    who = _RECIPIENT_NAMES.get(recipient, _title_case(recipient)) if recipient else None
+    if occasion and who:
+        return f"{_title_case(occasion)} Gift for {who}"
+    if occasion:
+        return f"{_title_case(occasion)} Gift"
+    return f"Gift for {who}" if who else None
+
+
 def compose_title(niche: TrendScored | NicheBrief, *, variant: int = 0) -> str:
-    """Strongest title phrase first, then the keyword, then further phrases while they fit in 140 chars."""
-    phrases = _rotate(list(niche.top_title_phrases), variant)
-    candidates = [*phrases[:1], niche.keyword, *phrases[1:]]
+    """What the item is first (with its material), up to two of the niche's details, a supported gift line."""
+    facts = read_niche(_brief(niche))
+    lead = _title_case(facts.item) or _title_case(FALLBACK_ITEM)
+    material = _material_for(facts)
+    if material:
+        lead = f"{lead} in {_title_case(material)}"
+    parts = [lead]
+    title_keys = _keys(lead)
+    gift = _gift_line(facts)
+    for detail in _details(facts, niche, variant):
+        if len(parts) > TITLE_DETAILS:
+            break
+        if _fits(title_keys, detail):
+            parts.append(_title_case(detail))
+            title_keys += _keys(detail)
+    if gift and _fits(title_keys, gift):
+        parts.append(gift)
     title = ""
-    for candidate in candidates:
-        part = _title_part(candidate)
-        if not part or part.casefold() in title.casefold():
-            continue
-        joined = f"{title}{TITLE_SEPARATOR}{part}" if title else part
-        if len(joined) <= TITLE_MAX_CHARS:
+    for part in parts:
+        joined = f"{title}, {part}" if title else part
+        if len(_clean_title(joined)) <= TITLE_MAX_CHARS and len(joined.split()) <= 15:
             title = joined
-    # Symbols allowed once each (% : & +) may now repeat across parts; keep the first of each.
-    title, _ = repair_title(title)
-    return title or FALLBACK_TITLE
+    return _clean_title(title) or _title_case(FALLBACK_ITEM)
 
 
-def _keyword_tags(keyword: str) -> list[str]:
-    keyword = normalize_whitespace(keyword.casefold())
-    parts = keyword.split()
-    variants = [keyword, f"{keyword} gift"]
-    if len(parts) > 2:
-        variants.append(" ".join(parts[-2:]))
-    if len(parts) > 1:
-        variants += [f"{parts[-1]} gift", f"custom {parts[-1]}", parts[-1]]
-    return variants
+def _brief(niche: TrendScored | NicheBrief) -> NicheBrief:
+    return niche if isinstance(niche, NicheBrief) else NicheBrief.from_trend(niche)
+
+
+def _combinations(facts: NicheFacts) -> list[str]:
+    head = facts.head
+    combos = [f"{material} {head}" for material in facts.materials]
+    combos += [f"{occasion} gift" for occasion in facts.occasions]
+    combos += [f"gift for {recipient}" for recipient in facts.recipients]
+    combos += [size for size in facts.sizes if len(size.split()) > 1]
+    if facts.kind == "digital":
+        combos += ["instant download", f"printable {head}", f"digital {head}"]
+    if head != "gift":
+        combos.append(f"{head} gift")
+    return combos
 
 
 def compose_tags(niche: TrendScored | NicheBrief, *, variant: int = 0) -> list[str]:
-    """Exactly 13 valid, distinct tags: the niche's top tags, keyword variants, then generic fill-ins."""
-    top = [tag.casefold() for tag in niche.top_tags]
-    generic = _rotate(list(GENERIC_TAGS), variant)
-    candidates = [*_rotate(top, variant), *_keyword_tags(niche.keyword), *generic]
+    """Exactly 13 valid, distinct tags: the niche's phrases, their combinations, then neutral fill-ins.
+
+    Multi-word (long-tail) tags come first; plural, singular and word-order variants of a kept tag are
+    skipped; "<adjective> <noun>" tags such as "custom collar" are kept to two, after the niche's own.
+    """
+    facts = read_niche(_brief(niche))
+    phrases = [phrase for phrase in facts.phrases if not is_generic_phrase(phrase)]
+    generic = [p for p in facts.phrases if is_generic_phrase(p) and p.split()[-1] == facts.head]
+    if facts.personalized:
+        generic.insert(0, f"personalized {facts.head}")
+    generic = generic[:GENERIC_TAGS_KEPT]
+    own = [facts.keyword, facts.item, *_rotate(phrases, variant), *_combinations(facts), *generic]
+    candidates = [
+        *[tag for tag in own if len(tag.split()) > 1],
+        *[tag for tag in own if len(tag.split()) == 1],
+        *_rotate(list(GENERIC_TAGS), variant),
+    ]
     kept: list[str] = []
     stems = StemIndex()
+    orders: set[tuple[str, ...]] = set()
+    generic_kept = 0
     for candidate in candidates:
         tag = repair_tag(candidate)
-        if tag is None or len(tag) > TAG_MAX_CHARS:
+        # a phrase repair_tag had to cut ("leather wallet for") is a fragment, not a tag
+        if tag is None or len(tag) > TAG_MAX_CHARS or tag != normalize_whitespace(candidate):
+            continue
+        tag_words = fold_words(tag).split()
+        if tag_words and tag_words[-1] in DANGLING_WORDS:
+            continue
+        generic_tag = is_generic_phrase(fold_words(tag))
+        if generic_tag and generic_kept == GENERIC_TAGS_KEPT:
             continue
         signature = plural_signature(tag)
+        order = tuple(sorted(singular_word(word) for word in fold_words(tag).split()))
         # the stem index also matches identical tags, so this drops plain and plural duplicates alike
-        if stems.find(signature) is not None:
+        if stems.find(signature) is not None or order in orders:
             continue
         kept.append(tag)
         stems.add(signature, tag)
+        orders.add(order)
+        generic_kept += generic_tag
         if len(kept) == TAG_COUNT:
             break
-    return kept
+    return sorted(kept, key=lambda tag: len(tag.split()) == 1)
 
 
 def _signal_words(niche: TrendScored | NicheBrief) -> list[str]:
@@ -220,12 +339,8 @@ def _signal_words(niche: TrendScored | NicheBrief) -> list[str]:
 
 
 def compose_materials(niche: TrendScored | NicheBrief) -> list[str]:
-    """Materials implied by the product word in the keyword (or, failing that, the top tags)."""
-    for word in _signal_words(niche):
-        materials = _MATERIALS_BY_PRODUCT.get(word)
-        if materials:
-            return list(materials)
-    return []
+    """Materials the niche's listings name (or, without evidence, its keyword, tags or product word imply)."""
+    return list(read_niche(_brief(niche)).materials)
 
 
 def compose_styles(niche: TrendScored | NicheBrief) -> list[str]:
@@ -240,26 +355,73 @@ def compose_styles(niche: TrendScored | NicheBrief) -> list[str]:
     return styles
 
 
+def _delivery_line(kind: ProductKind) -> str:
+    if kind == "digital":
+        return (
+            "Delivery: this is an instant digital download. The files are ready in your Etsy purchases as "
+            "soon as payment clears; nothing is shipped."
+        )
+    return "Delivery: carefully packed and shipped within the processing time shown on this listing."
+
+
+def _features(facts: NicheFacts) -> list[str]:
+    """The niche's own multi-word phrases that say something the item's name does not."""
+    item_keys = set(_keys(facts.item))
+    return [
+        phrase
+        for phrase in facts.phrases
+        if len(phrase.split()) > 1
+        and "gift" not in phrase.split()
+        and not is_generic_phrase(phrase)
+        and not set(_keys(phrase)) <= item_keys
+        and not _claims_words(phrase)
+        and phrase not in facts.sizes
+        and phrase.split()[-1] not in DANGLING_WORDS
+        and not has_phrase(phrase, DIGITAL_MARKERS)
+    ][:3]
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def compose_description(
     niche: TrendScored | NicheBrief, *, title: str, tags: list[str], materials: list[str], styles: list[str]
 ) -> str:
-    """A short listing description ending with the AI-disclosure line."""
-    keyword = normalize_whitespace(niche.keyword) or "this design"
-    lines = [
-        title,
-        "",
-        f"This {keyword} design is built around what shoppers in this niche look for: {', '.join(tags[:3])}.",
-        "",
-        "Details:",
-    ]
-    if styles:
-        lines.append(f"- Style: {' and '.join(styles).lower()}")
+    """What it is, what it is made of, size or format, personalization, delivery, and the AI disclosure.
+
+    ``title`` and ``tags`` are not repeated: the description starts with what the item is, in a sentence.
+    """
+    del title, tags  # the description says what the item is in its own words, not the title's or tags'
+    facts = read_niche(_brief(niche))
+    item = facts.item or FALLBACK_ITEM
+    if facts.kind == "digital":
+        lines = [f"This {item} is an instant digital download."]
+    else:
+        made_of = f" from {_and(materials)}" if materials else ""
+        lines = [f"This {item} is made by hand{made_of} once you order."]
+    features = _features(facts)
+    if features:
+        lines.append(f"Features shoppers in this niche look for: {_and(features)}.")
+    lines += ["", "Details:", f"- Item: {item}"]
     if materials:
         lines.append(f"- Materials: {', '.join(materials)}")
+    if styles:
+        lines.append(f"- Style: {' and '.join(styles).lower()}")
+    if facts.sizes:
+        label = "Format" if facts.kind == "digital" else "Size"
+        lines.append(f"- {label}: {', '.join(facts.sizes[:3])}")
+    if facts.personalized:
+        lines.append(
+            "- Personalization: add the name, initials or text you want in the personalization box at "
+            "checkout, and it is made exactly as you write it."
+        )
+    if facts.occasions:
+        lines.append(f"- A thoughtful gift for {_and(facts.occasions[:2])}")
     lines += [
-        "- Made to order once you purchase",
         "",
-        "Please check the photos and size details before ordering, and message the shop with any questions.",
+        _delivery_line(facts.kind),
+        "Please check the photos and details before ordering, and message the shop with any questions.",
         "",
         AI_DISCLOSURE_LINE,
     ]
@@ -267,10 +429,10 @@ def compose_description(
 
 
 def compose(niche: TrendScored | NicheBrief, *, variant: int = 0) -> ProductConcept:
-    """A listing-ready concept composed deterministically from the niche's keyword, tags and phrases.
+    """A listing-ready concept composed deterministically from the niche's keyword, tags and evidence.
 
-    ``variant`` rotates which phrase leads the title and which tags come first, so several concepts for one
-    niche differ (whether they differ enough is the near-duplicate guard's call).
+    ``variant`` rotates which of the niche's details the title carries and which phrases lead the tags, so
+    several concepts for one niche differ (whether they differ enough is the near-duplicate guard's call).
     """
     title = compose_title(niche, variant=variant)
     tags = compose_tags(niche, variant=variant)
@@ -287,69 +449,3 @@ def compose(niche: TrendScored | NicheBrief, *, variant: int = 0) -> ProductConc
         when_made="made_to_order",
         is_supply=False,
     )
-
-
-def _usable_band(band: PriceBand | None) -> PriceBand | None:
-    if band is None:
-        return None
-    values = (band.p25, band.median, band.p75)
-    if not all(math.isfinite(value) for value in values) or max(values) <= 0:
-        return None
-    low, high = sorted((band.p25, band.p75))
-    return PriceBand(p25=max(low, 0.0), median=band.median, p75=high, currency=band.currency)
-
-
-def _charm_price(target: float, low: float, high: float) -> float:
-    """A price ending in .99 near ``target`` if one lies inside ``[low, high]``, else ``target`` in cents."""
-    for candidate in (math.floor(target) + 0.99, math.floor(target) - 0.01):
-        if low <= candidate <= high and candidate > 0:
-            return round(candidate, 2)
-    cents = round(target, 2)
-    return cents if low <= cents <= high else target
-
-
-def suggest_price(band: PriceBand | None, *, fallback: Money = DEFAULT_PRICE) -> PriceSuggestion:
-    """Suggest the niche's median price (as a .99 price where one fits), never outside its p25-p75 band.
-
-    Without a usable band (missing, non-finite or non-positive) the fallback price is suggested and the
-    rationale says there was no evidence.
-    """
-    usable = _usable_band(band)
-    if usable is None:
-        return PriceSuggestion(
-            price=fallback,
-            band=None,
-            rationale=(
-                f"No price band for this niche; default price {fallback.amount:.2f} {fallback.currency}."
-            ),
-        )
-    target = min(max(usable.median, usable.p25), usable.p75)
-    price = _charm_price(target, usable.p25, usable.p75)
-    return PriceSuggestion(
-        price=Money(amount=price, currency=usable.currency),
-        band=band,
-        rationale=(
-            f"Niche median {usable.median:.2f} {usable.currency} within its middle half "
-            f"{usable.p25:.2f}-{usable.p75:.2f}; suggested {price:.2f}."
-        ),
-    )
-
-
-def _cut(text: str, limit: int) -> str:
-    return truncate_at_word(text, limit) or text[:limit]
-
-
-def design_prompt(concept: ProductConcept, keyword: str) -> DesignPrompt:
-    """An image-tool prompt for the concept's design and alt text for its listing photo (≤ 250 chars)."""
-    keyword = normalize_whitespace(keyword)
-    style = " and ".join(concept.styles).lower() or "clean, modern"
-    motifs = ", ".join(concept.tags[:5])
-    prompt = (
-        f"Original product artwork for an Etsy listing titled {concept.title!r}. Theme: {keyword}. "
-        f"Style: {style}. Motifs and mood drawn from: {motifs}. "
-        "Use only original imagery and lettering: no logos, brand names, trademarked characters or "
-        "copies of existing designs. High resolution, print-ready, centred on a plain background."
-    )
-    material = f" in {concept.materials[0]}" if concept.materials else ""
-    alt_text = _cut(normalize_whitespace(f"{keyword}{material}: {concept.title}"), ALT_TEXT_MAX_CHARS)
-    return DesignPrompt(prompt=prompt, alt_text=alt_text)

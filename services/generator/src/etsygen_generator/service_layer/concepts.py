@@ -27,6 +27,7 @@ from etsygen_generator.domain.guards import (
     check_trend,
     without_brand_evidence,
 )
+from etsygen_generator.domain.quality import DEFAULT_MINIMUM, Letter
 from etsygen_generator.metrics import PROVIDER_ERRORS, PROVIDER_SECONDS, SERVICE
 from etsygen_generator.service_layer.generation import InvalidConceptError, generate_valid_concept
 
@@ -50,7 +51,7 @@ class Outcome:
 class ConceptGeneration:
     """Gate, budget and generation for a scored niche; everything that talks to the provider.
 
-    ``pool`` is bound by the composition root once the service started (the budget reads today's usage).
+    ``pool`` is the runtime's late-bound pool: the budget reads today's usage from it once started.
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class ConceptGeneration:
         blocklist: BrandBlocklist,
         budget: AIBudget,
         max_attempts: int,
+        min_grade: Letter = DEFAULT_MINIMUM,
         pool: Any = None,
     ) -> None:
         self._provider = provider
@@ -68,6 +70,7 @@ class ConceptGeneration:
         self._blocklist = blocklist
         self._budget = budget
         self._max_attempts = max_attempts
+        self._min_grade: Letter = min_grade
         self.pool = pool
 
     async def outcomes(self, trend: TrendScored) -> list[Outcome]:
@@ -105,7 +108,11 @@ class ConceptGeneration:
         name = self._provider.name
         try:
             generated = await self._breaker.call(
-                generate_valid_concept, self._provider, request, max_attempts=self._max_attempts
+                generate_valid_concept,
+                self._provider,
+                request,
+                max_attempts=self._max_attempts,
+                min_grade=self._min_grade,
             )
         except BreakerOpenError as exc:
             raise PauseConsumption(max(exc.retry_after, 0.5), str(exc), cause="breaker_open") from exc

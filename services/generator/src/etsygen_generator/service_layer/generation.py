@@ -1,8 +1,10 @@
-"""Ask a provider until its concept passes the validator: repair what is safe, re-ask with the rest.
+"""Ask a provider until its concept passes the validator and the quality bar: repair what is safe, re-ask
+with the rest.
 
 This is the only way the generator should obtain a concept from a provider: nothing it returns has skipped
-:func:`~etsygen_generator.domain.validator.validate`. It orchestrates a provider (an adapter) and the pure
-validator, so it is a use case, not part of the providers.
+:func:`~etsygen_generator.domain.validator.validate` (Etsy's rules) or
+:func:`~etsygen_generator.domain.quality.review` (the listing-quality grade, at least ``min_grade``). It
+orchestrates a provider (an adapter) and the pure checks, so it is a use case, not part of the providers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from etsygen_generator.adapters.providers import (
     ProviderBadOutput,
     ProviderError,
 )
+from etsygen_generator.domain.quality import DEFAULT_MINIMUM, Letter, review
 from etsygen_generator.domain.validator import repair, validate
 
 DEFAULT_MAX_ATTEMPTS = 3
@@ -62,11 +65,15 @@ async def generate_valid_concept(
     request: ConceptRequest,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    min_grade: Letter = DEFAULT_MINIMUM,
 ) -> GeneratedConcept:
-    """Call ``provider`` at most ``max_attempts`` times until a concept validates, repairing where safe.
+    """Call ``provider`` at most ``max_attempts`` times until a concept validates and grades ``min_grade`` or
+    better, repairing where safe.
 
-    Each answer is validated; if it fails, safe repairs are applied and it is validated again. What is still
-    wrong (or why the output was not a concept) goes back to the provider as ``previous_violations``.
+    Each answer is validated; if it fails, safe repairs are applied and it is validated again. A valid concept
+    is then graded (:func:`~etsygen_generator.domain.quality.review`, which repairs tags and materials where
+    it can). What is still wrong, the grade's reasons, or why the output was not a concept, goes back to the
+    provider as ``previous_violations``.
 
     The returned report has ``valid=True``; ``violations`` lists everything found on the way (including what
     was repaired) and ``repairs`` the fixes applied to the returned concept.
@@ -97,18 +104,29 @@ async def generate_valid_concept(
             raise
         spent = _add(spent, result.usage())
         violations = validate(result.concept)
-        if not violations:
-            report = ValidationReport(valid=True, violations=_unique(found), attempts=attempt)
-            return GeneratedConcept(concept=result.concept, report=report, usage=spent)
         found += [str(violation) for violation in violations]
-        repaired, repairs = repair(result.concept)
-        remaining = validate(repaired)
-        if not remaining:
+        candidate, repairs = repair(result.concept) if violations else (result.concept, [])
+        remaining = validate(candidate)
+        if remaining:
+            last = [str(violation) for violation in remaining]
+            request = request.with_feedback(last, previous_output=candidate)
+            continue
+        verdict = review(candidate, request.niche, minimum=min_grade)
+        if verdict.accepted:
             report = ValidationReport(
-                valid=True, violations=_unique(found), repairs=repairs, attempts=attempt
+                valid=True,
+                violations=_unique(found),
+                repairs=repairs + verdict.repairs,
+                attempts=attempt,
+                grade=verdict.grade.letter,
+                grade_reasons=verdict.grade.reasons,
             )
-            return GeneratedConcept(concept=repaired, report=report, usage=spent)
-        last = [str(violation) for violation in remaining]
-        request = request.with_feedback(last, previous_output=repaired)
+            return GeneratedConcept(concept=verdict.concept, report=report, usage=spent)
+        last = [
+            f"grade {verdict.grade.letter} (below {min_grade}): {problem}"
+            for problem in verdict.grade.problems
+        ]
+        found += last
+        request = request.with_feedback(last, previous_output=verdict.concept)
     report = ValidationReport(valid=False, violations=last, attempts=max_attempts)
     raise InvalidConceptError(report, spent)

@@ -170,7 +170,7 @@ def _product(
         product_id=deterministic_id("product", trend_event_id, str(outcome.index)),
         concept=concept,
         price=suggest_price(trend.price_band),
-        design=design_prompt(concept, trend.keyword),
+        design=design_prompt(concept, trend.keyword, trend.evidence),
         validation=report,
         evidence=Evidence(
             keyword=trend.keyword, score=trend.score, risk=trend.risk, top_tags=trend.top_tags[:13]

@@ -32,7 +32,7 @@ class Draft:
 
 
 class Publishing:
-    """Creates drafts for one configured seller; ``pool`` is bound by the composition root at start."""
+    """Creates drafts for one configured seller; ``pool`` is the runtime's late-bound pool."""
 
     def __init__(
         self,

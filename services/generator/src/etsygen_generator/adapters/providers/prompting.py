@@ -13,7 +13,8 @@ import msgspec
 
 from etsygen_common.contracts.products import ProductConcept, WhenMade, WhoMade
 from etsygen_generator.adapters.providers.base import ConceptRequest, ProviderBadOutput
-from etsygen_generator.domain.compose import NicheBrief
+from etsygen_generator.domain.niche import NicheBrief
+from etsygen_generator.domain.quality import TITLE_MAX_WORDS
 from etsygen_generator.domain.validator import (
     AI_DISCLOSURE_LINE,
     STYLES_MAX,
@@ -30,15 +31,22 @@ TOOL_NAME: Final = "record_product_concept"
 SYSTEM_PROMPT: Final = f"""\
 You write product concepts for Etsy listings from market data about one niche.
 Answer only with the structured product concept. Rules:
-- title: at most {TITLE_MAX_CHARS} characters, the strongest search phrase first;
+- title: at most {TITLE_MAX_CHARS} characters and about {TITLE_MAX_WORDS} words; say plainly what the item is,
+  first, in readable words (no list of search phrases, no "|", no cut-off words, no word more than twice);
   each of % : & + at most once; no emoji.
+- occasions and recipients ("Birthday Gift", "Gift for Him"): only those the niche's evidence names
+  (niche.evidence.occasions / recipients, used by a good share of its listings).
 - tags: exactly {TAG_COUNT}, each at most {TAG_MAX_CHARS} characters, only letters, digits, spaces,
-  hyphens and apostrophes; no duplicates and no singular/plural pairs such as "mug" and "mugs".
-- materials: only letters, digits and spaces. styles: at most {STYLES_MAX}.
+  hyphens and apostrophes; no duplicates, no singular/plural pairs such as "mug" and "mugs" and no
+  word-order variants such as "cat mug" and "mug cat"; multi-word phrases first, covering the niche's
+  own search phrases (niche.evidence.phrases, else niche.top_tags).
+- materials: those the niche's listings name (niche.evidence.materials), none for a digital download;
+  only letters, digits and spaces. styles: at most {STYLES_MAX}.
 - who_made: one of {", ".join(WHO_MADE_VALUES)}. when_made: one of {", ".join(WHEN_MADE_VALUES)}.
 - taxonomy_id: null unless you know the Etsy taxonomy id.
 - is_supply: false unless the product is a craft supply.
-- description: a few short paragraphs for shoppers, and one line disclosing AI help, for example:
+- description: what the item is, its materials, its size or file format, how personalization works when
+  the niche offers it, and how it is delivered; a few short paragraphs, and one line disclosing AI help:
   "{AI_DISCLOSURE_LINE}"
 - Never use brand names, trademarks, celebrities or licensed characters, not even as "inspired by X" or
   "X style". Use the niche's own top tags and title phrases where they fit.

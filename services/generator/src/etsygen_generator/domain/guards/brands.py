@@ -172,16 +172,25 @@ class BrandBlocklist:
 
 
 def without_brand_evidence(trend: TrendScored, blocklist: BrandBlocklist) -> TrendScored:
-    """The trend with blocklisted terms removed from its top tags and title phrases.
+    """The trend with blocklisted terms removed from its top tags, title phrases and evidence phrases.
 
     Niches on Etsy are full of other people's trademarks; a provider should not be handed them as the
     vocabulary to write with. (A keyword that is itself a brand still fails :func:`check_brands` later.)
     """
     tags = [t for t in trend.top_tags if not blocklist.contains(t)]
     phrases = [p for p in trend.top_title_phrases if not blocklist.contains(p)]
-    if len(tags) == len(trend.top_tags) and len(phrases) == len(trend.top_title_phrases):
+    evidence = trend.evidence
+    if evidence is not None:
+        kept = [term for term in evidence.phrases if not blocklist.contains(term.term)]
+        if len(kept) != len(evidence.phrases):
+            evidence = msgspec.structs.replace(evidence, phrases=kept)
+    if (
+        len(tags) == len(trend.top_tags)
+        and len(phrases) == len(trend.top_title_phrases)
+        and evidence is trend.evidence
+    ):
         return trend
-    return msgspec.structs.replace(trend, top_tags=tags, top_title_phrases=phrases)
+    return msgspec.structs.replace(trend, top_tags=tags, top_title_phrases=phrases, evidence=evidence)
 
 
 def check_brands(concept: ProductConcept, blocklist: BrandBlocklist) -> GuardRejection | None:

@@ -19,6 +19,9 @@ Figures, per market:
   Baseline, same run: the share a naive rule rejects ("insufficient only when the count is 0").
 * The risk distribution over the niches: the smallest of the low/medium/high shares, which must be
   meaningful (target >= 10 % each); the shares themselves are printed.
+* For information (printed, no target): how often the analyzer's stated monthly sales range holds the
+  true orders of the listings it sampled (coverage), and the median factor between its point estimate
+  and that truth.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from etsygen_scraper.adapters.etsy_client import EtsyClient
 from etsygen_scraper.adapters.fetcher import fetch_keyword
 from etsygen_scraper.domain.normalize import to_listings_scraped
 from etsygen_scraper.settings import ScraperSection
-from etsygen_simulators.etsy import BUILT_IN_PROFILES, SimulatorConfig, running_simulator
+from etsygen_simulators.etsy import BUILT_IN_PROFILES, RunningSimulator, SimulatorConfig, running_simulator
 from etsygen_simulators.etsy.truth import opportunity
 
 DEFAULT_SEED = 7
@@ -77,6 +80,10 @@ class Rated:
     insufficient: bool
     total_count: int
     listings: int
+    sales: tuple[float, float, float] | None = None
+    """The analyzer's monthly sales estimate of the sampled top listings: (low, mid, high)."""
+    true_sales: float | None = None
+    """Hidden truth: the orders a month those same listings take."""
 
     @property
     def rejected(self) -> bool:
@@ -110,6 +117,24 @@ class MarketFigures:
     @property
     def naive_rejected_share(self) -> float:
         return 100.0 * sum(rated.total_count == 0 for rated in self.probes) / len(self.probes)
+
+    @property
+    def sales_coverage(self) -> float:
+        """Share of niches (%) whose stated sales range holds the true orders of the listings it sampled."""
+        pairs = [(rated.sales, rated.true_sales) for rated, _ in self.niches]
+        judged = [(sales, true) for sales, true in pairs if sales is not None and true is not None]
+        inside = sum(sales[0] <= true <= sales[2] for sales, true in judged)
+        return 100.0 * inside / len(judged) if judged else 0.0
+
+    @property
+    def median_sales_error(self) -> float:
+        """Median of |ln(mid / truth)| over the niches: how far the point estimate is, as a factor."""
+        errors = sorted(
+            abs(math.log(rated.sales[1] / rated.true_sales))
+            for rated, _ in self.niches
+            if rated.sales and rated.true_sales and rated.sales[1] > 0
+        )
+        return math.exp(errors[len(errors) // 2]) if errors else math.nan
 
     @property
     def risk_shares(self) -> dict[str, float]:
@@ -149,20 +174,25 @@ def is_insufficient(assessment: NicheAssessment) -> bool:
 
 
 async def rate_queries(
-    base_url: str,
+    sim: RunningSimulator,
     queries: Iterable[str],
     config: ScoringConfig,
     *,
     budget: int,
     top_n_reviews: int,
 ) -> list[Rated]:
-    """Fetch each query with the real client and score it with the analyzer's domain."""
+    """Fetch each query with the real client and score it with the analyzer's domain; the hidden orders of
+    the listings its sales estimate sampled are read from the simulator's catalogue beside it."""
     rated: list[Rated] = []
-    async with EtsyClient(API_KEY, base_url=base_url, per_second=PER_SECOND) as client:
+    catalogue = sim.state.catalogue
+    async with EtsyClient(API_KEY, base_url=sim.base_url, per_second=PER_SECOND) as client:
         for query in queries:
             fetched = await fetch_keyword(client, query, budget, top_n_reviews=top_n_reviews)
             scraped = to_listings_scraped(fetched, job_id="bench-opportunity", owner_id="bench")
             assessment = score_niche(scraped, config, observed_at=time.time())
+            sampled = [item.listing_id for item in fetched.listings if item.reviews_in_window is not None]
+            true_orders = [catalogue.expected_orders(ident) for ident in sampled]
+            sales = assessment.sales
             rated.append(
                 Rated(
                     query=query,
@@ -171,6 +201,8 @@ async def rate_queries(
                     insufficient=is_insufficient(assessment),
                     total_count=fetched.total_count,
                     listings=len(fetched.listings),
+                    sales=(sales.low, sales.mid, sales.high) if sales is not None else None,
+                    true_sales=math.fsum(o for o in true_orders if o is not None) if sampled else None,
                 )
             )
     return rated
@@ -188,12 +220,8 @@ async def measure_market(
     config = default_config()
     simulator = SimulatorConfig(seed=seed, per_second=PER_SECOND, per_day=10_000_000)
     async with running_simulator(simulator) as sim:
-        niches = await rate_queries(
-            sim.base_url, keywords, config, budget=budget, top_n_reviews=top_n_reviews
-        )
-        rated_probes = await rate_queries(
-            sim.base_url, probes, config, budget=budget, top_n_reviews=top_n_reviews
-        )
+        niches = await rate_queries(sim, keywords, config, budget=budget, top_n_reviews=top_n_reviews)
+        rated_probes = await rate_queries(sim, probes, config, budget=budget, top_n_reviews=top_n_reviews)
     truths = [opportunity(seed, keyword).monthly_net_revenue for keyword in keywords]
     return MarketFigures(seed=seed, niches=list(zip(niches, truths, strict=True)), probes=rated_probes)
 
@@ -217,6 +245,10 @@ def report(figures: MarketFigures, label: str) -> None:
     print(
         f"Spearman(score, opportunity) = {figures.spearman:.3f}; "
         f"naive (listing count) = {figures.naive_spearman:.3f}"
+    )
+    print(
+        f"sales estimates (info): the stated range holds the true orders of the sampled listings in "
+        f"{figures.sales_coverage:.0f} % of niches; median point error x{figures.median_sales_error:.2f}"
     )
 
 

@@ -33,3 +33,5 @@ async def test_every_nonsense_query_is_rejected_and_every_niche_is_ranked_agains
     assert all(rated.listings > 0 and truth > 0 for rated, truth in figures.niches)
     assert -1.0 <= figures.spearman <= 1.0
     assert sum(figures.risk_shares.values()) == 100.0
+    assert all(rated.true_sales is not None and rated.true_sales > 0 for rated, _ in figures.niches)
+    assert 0.0 <= figures.sales_coverage <= 100.0

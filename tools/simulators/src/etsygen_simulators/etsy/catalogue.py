@@ -75,6 +75,12 @@ class Catalogue:
             return None
         return niche, rank
 
+    def expected_orders(self, ident: int) -> float | None:
+        """Hidden truth: the orders a month listing ``ident`` takes (``None`` for an unknown id). For the
+        benchmark's check of sales estimates; the API never shows it."""
+        found = self._locate(ident)
+        return None if found is None else found[0].orders[found[1]]
+
     # -- per-listing values ---------------------------------------------------------------------------
 
     def _age_days(self, code: int, rank: int) -> float:

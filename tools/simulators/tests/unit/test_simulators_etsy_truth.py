@@ -91,7 +91,7 @@ def test_listings_share_the_niche_demand_and_the_reviews_follow_the_review_rate(
         )
     )
     orders = sum(niche.orders[:200])
-    assert catalogue.expected_orders((code << 17) | 3) == niche.orders[3]
+    assert catalogue.expected_orders((niche.truth.code << 17) | 3) == niche.orders[3]
     assert catalogue.expected_orders(123) is None
     assert 0.3 * niche.truth.review_rate < reviews / orders < 3 * niche.truth.review_rate
 

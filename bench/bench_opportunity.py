@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from etsygen_analyzer.domain.config import ScoringConfig, default_config
 from etsygen_analyzer.domain.scoring import NicheAssessment, score_niche
@@ -67,6 +68,8 @@ OFF_TOPIC_QUERIES = (
 )
 """Real words but no niche of the catalogue: some find nothing, some only loosely matching listings."""
 API_KEY = "bench:opportunity"
+EPOCH = 1_780_000_000
+"""The markets are "as of" this time and the review window ends there, so every run reads the same data."""
 PER_SECOND = 1_000
 
 
@@ -187,9 +190,11 @@ async def rate_queries(
     catalogue = sim.state.catalogue
     async with EtsyClient(API_KEY, base_url=sim.base_url, per_second=PER_SECOND) as client:
         for query in queries:
-            fetched = await fetch_keyword(client, query, budget, top_n_reviews=top_n_reviews)
+            fetched = await fetch_keyword(
+                client, query, budget, top_n_reviews=top_n_reviews, now=datetime.fromtimestamp(EPOCH, UTC)
+            )
             scraped = to_listings_scraped(fetched, job_id="bench-opportunity", owner_id="bench")
-            assessment = score_niche(scraped, config, observed_at=time.time())
+            assessment = score_niche(scraped, config, observed_at=EPOCH)
             sampled = [item.listing_id for item in fetched.listings if item.reviews_in_window is not None]
             true_orders = [catalogue.expected_orders(ident) for ident in sampled]
             sales = assessment.sales
@@ -218,7 +223,7 @@ async def measure_market(
 ) -> MarketFigures:
     """Serve the market of ``seed`` and rate its niches and the probe queries."""
     config = default_config()
-    simulator = SimulatorConfig(seed=seed, per_second=PER_SECOND, per_day=10_000_000)
+    simulator = SimulatorConfig(seed=seed, per_second=PER_SECOND, per_day=10_000_000, epoch=EPOCH)
     async with running_simulator(simulator) as sim:
         niches = await rate_queries(sim, keywords, config, budget=budget, top_n_reviews=top_n_reviews)
         rated_probes = await rate_queries(sim, probes, config, budget=budget, top_n_reviews=top_n_reviews)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etsygen_simulators.etsy import BUILT_IN_PROFILES, Catalogue
-from etsygen_simulators.etsy.text import stem, terms
+from etsygen_simulators.etsy.text import STOP_WORDS, stem, terms
 from etsygen_simulators.etsy.truth import niche_truth
 
 EPOCH = 1_780_000_000
@@ -110,3 +110,12 @@ def test_price_sort_and_taxonomy_filter_keep_to_the_query(catalogue: Catalogue) 
     assert prices == sorted(prices)
     assert count >= gold > 0
     assert none == 0
+
+
+def test_tags_are_cut_at_a_word_and_never_end_on_a_stop_word(catalogue: Catalogue) -> None:
+    for profile in BUILT_IN_PROFILES:
+        _, page = catalogue.search(profile.keyword, limit=10, offset=0)
+        for item in page:
+            for tag in item["tags"]:
+                assert len(tag) <= 20, tag
+                assert tag.split()[-1] not in STOP_WORDS, (profile.keyword, tag)

@@ -17,7 +17,7 @@ from functools import cached_property
 
 from etsygen_simulators.etsy.hashing import mix
 from etsygen_simulators.etsy.profiles import KeywordProfile
-from etsygen_simulators.etsy.text import term_set
+from etsygen_simulators.etsy.text import STOP_WORDS, term_set
 from etsygen_simulators.etsy.truth import NicheTruth, acceptance
 from etsygen_simulators.etsy.vocabulary import ADJECTIVES, FILLER_TAG_PATTERNS, SYNTHETIC_NOTE
 
@@ -60,7 +60,7 @@ def capitalized(phrase: str) -> str:
 
 
 def short_tag(phrase: str) -> str:
-    """``phrase`` cut at a word boundary to Etsy's 20 characters per tag."""
+    """``phrase`` cut at a word boundary to Etsy's 20 characters per tag, never ending on a stop word."""
     if len(phrase) <= MAX_TAG_CHARS:
         return phrase
     words: list[str] = []
@@ -68,6 +68,8 @@ def short_tag(phrase: str) -> str:
         if len(" ".join([*words, word])) > MAX_TAG_CHARS:
             break
         words.append(word)
+    while len(words) > 1 and words[-1] in STOP_WORDS:  # "felt busy book for" reads cut
+        words.pop()
     return " ".join(words) or phrase[:MAX_TAG_CHARS]
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from browser_kit import chromium, running_gateway
 from playwright.async_api import expect
@@ -114,4 +115,80 @@ async def test_login_start_a_job_and_see_its_progress_live(gateway: ServiceRunti
         await page.click("button[data-tab=products]")
         await expect(page.locator("#products tbody")).to_contain_text("Personalized Dog Collar with Name")
         await page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        assert errors == []
+
+
+async def _research(page: Any, publisher: KafkaPublisher, owner_id: str, events: Any) -> str:
+    """Start a job for KEYWORD on the page, deliver the pipeline's events for it, wait until it finished."""
+    shown = (await page.locator("#job-id").text_content() or "").strip()  # the job shown before, if any
+    await page.fill("textarea[name=keywords]", KEYWORD)
+    await page.click("#job-form button")
+    await expect(page.locator("#job-id")).not_to_have_text(shown or "none")
+    await expect(page.locator("#job-id")).not_to_be_empty()
+    await expect(page.locator("#job-keywords tbody tr")).to_have_count(1)
+    job_id = (await page.locator("#job-id").text_content() or "").strip()
+    for event in events(job_id, owner_id):
+        await publisher.publish(wrap(event, source="browser-test"))
+    await expect(page.locator("#job-status")).to_have_text("succeeded", timeout=60_000)
+    return job_id
+
+
+async def test_a_keyword_researched_again_shows_the_existing_product_and_one_trend_row(
+    gateway: ServiceRuntime, tmp_path: Path
+) -> None:
+    admin = await create_admin(gateway.pool, "owner@example.com", "correct horse battery")
+    base = f"http://127.0.0.1:{gateway.port}"
+    first_events = _pipeline_events("", admin.id)
+    product = first_events[2]
+    assert isinstance(product, contracts.ProductGenerated)
+
+    def again(job_id: str, owner_id: str) -> list[contracts.Event]:
+        scraped, trend, _ = _pipeline_events(job_id, owner_id)
+        duplicate = (
+            f"near-duplicate of product {product.product_id}: title similarity 1.00, tag similarity 1.00"
+        )
+        rejected = contracts.ProductRejected(
+            job_id=job_id,
+            owner_id=owner_id,
+            keyword=KEYWORD,
+            reason="guard_failed",
+            detail=duplicate,
+            existing_product_id=product.product_id,
+        )
+        return [scraped, trend, rejected]
+
+    def first(job_id: str, owner_id: str) -> list[contracts.Event]:
+        scraped, trend, _ = _pipeline_events(job_id, owner_id)
+        return [scraped, trend, msgspec.structs.replace(product, job_id=job_id)]
+
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(f"{base}/dashboard/")
+        await page.fill("input[name=email]", "owner@example.com")
+        await page.fill("input[name=password]", "correct horse battery")
+        await page.click("#login-form button")
+        await expect(page.locator("#who")).to_contain_text("owner@example.com")
+
+        publisher = KafkaPublisher(None, gateway.settings.kafka)
+        try:
+            await _research(page, publisher, admin.id, first)
+            outcome = page.locator("#job-keywords tbody tr td").nth(5)
+            await expect(outcome).to_contain_text("new product")
+            await _research(page, publisher, admin.id, again)
+        finally:
+            await publisher.close()
+        # Re-researched: a success that names the product the keyword already has, not a failure.
+        await expect(page.locator("#job-keywords tbody tr td").nth(4)).to_contain_text("succeeded")
+        await expect(outcome).to_contain_text(f"existing product {product.product_id}")
+        await expect(outcome).to_contain_text("title similarity 1.00")
+        await page.screenshot(path=str(tmp_path / "job-existing-product.png"), full_page=True)
+
+        await page.click("button[data-tab=trends]")
+        await expect(page.locator("#trends tbody tr")).to_have_count(1)
+        await expect(page.locator("#trends tbody tr td").nth(4)).to_have_text("2")
+        await page.click("#trends tbody tr")
+        await expect(page.locator("#trend-history tbody tr")).to_have_count(2)
+        await page.screenshot(path=str(tmp_path / "trends-one-row.png"), full_page=True)
         assert errors == []

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import httpx
 import msgspec
 import pytest
 from faststream import AckPolicy
@@ -17,11 +18,13 @@ from faststream.kafka import KafkaMessage
 from etsygen_analyzer.bootstrap import build_app as build_analyzer
 from etsygen_analyzer.settings import AnalyzerSection, AnalyzerSettings
 from etsygen_common import contracts
+from etsygen_common.devstack import free_port
 from etsygen_common.envelope import wrap
 from etsygen_common.kafka import KafkaPublisher, create_broker, ensure_topics
 from etsygen_common.runtime import ServiceRuntime
-from etsygen_common.settings import PostgresSettings
+from etsygen_common.settings import PostgresSettings, ServiceSettings
 from etsygen_common.testing.plugin import wait_until
+from etsygen_gateway.service_layer.first_admin import create_admin
 from etsygen_generator.bootstrap import build_app as build_generator
 from etsygen_generator.settings import DraftSection, GeneratorSettings, GuardSection, ProviderSection
 from etsygen_scraper.bootstrap import build_app as build_scraper
@@ -180,3 +183,83 @@ async def test_a_research_job_flows_to_products_and_a_rerun_duplicates_nothing(
         assert duplicates == 0
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def stack(
+    make_settings: Any, make_gateway: Any, fresh_pg_url: str
+) -> AsyncIterator[tuple[Pipeline, ServiceRuntime]]:
+    """The pipeline behind a real gateway (its API, outbox and projections)."""
+    settings = make_settings(
+        postgres=PostgresSettings(url=fresh_pg_url, pool_min=1, pool_max=5),
+        service=ServiceSettings(port=free_port(), shutdown_grace_s=5.0),
+    )
+    async with running_simulator() as sim:
+        gateway = make_gateway(settings)
+        p = Pipeline(settings, sim.base_url)
+        await gateway.start()
+        await p.start()
+        try:
+            yield p, gateway
+        finally:
+            await p.stop()
+            await gateway.stop()
+
+
+async def test_a_keyword_researched_again_succeeds_and_links_to_the_existing_product(
+    stack: tuple[Pipeline, ServiceRuntime],
+) -> None:
+    _, gateway = stack
+    keyword = KEYWORDS[0]
+    await create_admin(gateway.pool, "owner@example.com", "correct horse battery")
+    base = f"http://127.0.0.1:{gateway.settings.service.port}"
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        login = await client.post(
+            "/v1/auth/login", json={"email": "owner@example.com", "password": "correct horse battery"}
+        )
+        csrf = {"x-csrf-token": login.json()["csrf_token"]}
+
+        async def research() -> dict[str, Any]:
+            body = {
+                "keywords": [keyword],
+                "listing_budget": 40,
+                "generation": {"concepts_per_niche": 1, "min_score": 0, "max_risk": "high"},
+            }
+            job = (await client.post("/v1/jobs", headers=csrf, json=body)).json()
+
+            async def finished() -> bool:
+                detail = (await client.get(f"/v1/jobs/{job['id']}")).json()
+                return detail["job"]["status"] not in ("queued", "running")
+
+            await wait_until(finished, timeout=120, interval=0.5, what="the research job to finish")
+            return dict((await client.get(f"/v1/jobs/{job['id']}")).json())
+
+        first = await research()
+        assert first["job"]["status"] == "succeeded"
+        (researched,) = first["keywords"]
+        assert researched["outcome"] == "new_product"
+        (product,) = (await client.get("/v1/products", params={"job_id": first["job"]["id"]})).json()["items"]
+
+        for _ in range(2):  # researched twice more: each run ends succeeded, linked to the first product
+            again = await research()
+            assert again["job"]["status"] == "succeeded", again
+            (shown,) = again["keywords"]
+            assert shown["status"] == "succeeded"
+            assert shown["outcome"] == "existing_product"
+            assert shown["existing_product_id"] == product["id"]
+            assert shown["reason"].startswith(f"existing product {product['id']}")
+            assert shown["trend_id"] is not None
+            assert again["job"]["status_reason"] == f"{keyword}: {shown['reason']}"
+            timeline = (await client.get(f"/v1/jobs/{again['job']['id']}/timeline")).json()["items"]
+            assert any(
+                e["kind"] == "product.rejected" and e["detail"]["existing_product_id"] == product["id"]
+                for e in timeline
+            )
+
+        trends = (await client.get("/v1/trends")).json()["items"]
+        assert [(t["keyword"], t["runs"]) for t in trends] == [(keyword, 3)]
+        assert trends[0]["id"] == shown["trend_id"]  # the latest run
+        history = (await client.get(f"/v1/trends/{trends[0]['id']}")).json()["history"]
+        assert len(history) == 3
+        products = (await client.get("/v1/products")).json()["items"]
+        assert [p["id"] for p in products] == [product["id"]]

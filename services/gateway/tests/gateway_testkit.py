@@ -138,6 +138,20 @@ async def project(
     return ctx
 
 
+async def new_job(client: Any, user: TestUser, keywords: list[str]) -> str:
+    """Submit a job of ``keywords`` through the API; its id."""
+    response = await client.post("/v1/jobs", json={"keywords": keywords}, headers=user.headers)
+    assert response.status_code == 202
+    return str(response.json()["id"])
+
+
+async def job_detail(client: Any, user: TestUser, job_id: str) -> dict[str, Any]:
+    """GET /v1/jobs/{job_id} as ``user``."""
+    response = await client.get(f"/v1/jobs/{job_id}", headers=user.headers)
+    assert response.status_code == 200
+    return dict(response.json())
+
+
 def scraped(job_id: str, owner: str, keyword: str, *, ok: bool = True) -> ListingsScraped:
     """The scraper's result for one keyword."""
     return ListingsScraped(
@@ -223,16 +237,26 @@ def generated(
 
 
 def rejected(
-    job_id: str, owner: str, keyword: str, reason: str, *, index: int = 0, expected: int = 1
+    job_id: str,
+    owner: str,
+    keyword: str,
+    reason: str,
+    *,
+    index: int = 0,
+    expected: int = 1,
+    detail: str = "",
+    existing_product_id: str | None = None,
 ) -> ProductRejected:
-    """One concept the generator did not produce."""
+    """One concept the generator did not produce (``existing_product_id``: it duplicates that product)."""
     return ProductRejected(
         job_id=job_id,
         owner_id=owner,
         keyword=keyword,
         reason=reason,  # type: ignore[arg-type]
+        detail=detail,
         concept_index=index,
         expected_concepts=expected,
+        existing_product_id=existing_product_id,
     )
 
 

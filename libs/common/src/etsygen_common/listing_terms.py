@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Final
 
 Vocabulary = Mapping[str, tuple[str, ...]]
@@ -177,6 +178,7 @@ _SIZE_PATTERNS: Final = (
 _WORD: Final = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
+@lru_cache(maxsize=16_384)
 def fold_words(text: str) -> str:
     """Lower-cased, accent-free words of ``text``, single-spaced ("Mother's Day!" -> "mother's day")."""
     text = text.replace("\u2019", "'")
@@ -186,20 +188,61 @@ def fold_words(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def _contains(padded: str, phrase: str) -> bool:
-    return f" {phrase} " in padded
+class _PhraseIndex:
+    """Phrases of a vocabulary by their words, so a text is read once whatever the vocabulary's size."""
+
+    __slots__ = ("longest", "phrases", "terms")
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.terms = tuple(vocabulary)
+        self.phrases: dict[tuple[str, ...], list[int]] = {}
+        for position, phrases in enumerate(vocabulary.values()):
+            for phrase in phrases:
+                self.phrases.setdefault(tuple(phrase.split()), []).append(position)
+        self.longest = max((len(words) for words in self.phrases), default=0)
+
+    def positions(self, words: list[str]) -> set[int]:
+        """Which entries (by position) the words name, as whole-word runs."""
+        found: set[int] = set()
+        phrases, longest = self.phrases, self.longest
+        for start in range(len(words)):
+            for end in range(start + 1, min(start + longest, len(words)) + 1):
+                hit = phrases.get(tuple(words[start:end]))
+                if hit is not None:
+                    found.update(hit)
+        return found
+
+
+_INDEXES: dict[int, tuple[object, _PhraseIndex]] = {}
+
+
+def _index(vocabulary: Vocabulary | tuple[str, ...]) -> _PhraseIndex:
+    known = _INDEXES.get(id(vocabulary))
+    if known is not None and known[0] is vocabulary:
+        return known[1]
+    entries = {phrase: (phrase,) for phrase in vocabulary} if isinstance(vocabulary, tuple) else vocabulary
+    index = _PhraseIndex(entries)
+    _INDEXES[id(vocabulary)] = (vocabulary, index)  # the object is kept, so its id is not reused
+    return index
 
 
 def has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
     """True when ``text`` contains one of ``phrases`` as whole words (case- and accent-insensitive)."""
-    padded = f" {fold_words(text)} "
-    return any(_contains(padded, phrase) for phrase in phrases)
+    return bool(_index(phrases).positions(fold_words(text).split()))
 
 
 def find_terms(text: str, vocabulary: Vocabulary) -> list[str]:
     """The canonical terms of ``vocabulary`` that ``text`` names, in vocabulary order."""
-    padded = f" {fold_words(text)} "
-    return [term for term, phrases in vocabulary.items() if any(_contains(padded, p) for p in phrases)]
+    index = _index(vocabulary)
+    return list(_found(fold_words(text), index))
+
+
+@lru_cache(maxsize=16_384)
+def _found(folded: str, index: _PhraseIndex) -> tuple[str, ...]:
+    positions = index.positions(folded.split())
+    return (
+        tuple(term for position, term in enumerate(index.terms) if position in positions) if positions else ()
+    )
 
 
 def find_sizes(text: str) -> list[str]:
@@ -214,6 +257,6 @@ def find_sizes(text: str) -> list[str]:
             taken.append(range(match.start(), match.end()))
             joiner = "" if index == 0 else " "
             found.append(joiner.join(match.group(0).split()))
-    padded = f" {fold_words(text)} "
-    found += [fmt for fmt in FILE_FORMATS if _contains(padded, fmt)]
+    words = set(fold_words(text).split())
+    found += [fmt for fmt in FILE_FORMATS if fmt in words]
     return list(dict.fromkeys(found))

@@ -49,8 +49,10 @@ from etsygen_gateway.domain.jobs import (
     apply_analysis,
     apply_outcome,
     apply_scrape,
+    job_reason,
     job_status,
     keyword_status,
+    rejection_outcome,
 )
 from etsygen_gateway.metrics import DEAD_LETTERS_STORED, PROJECTED, SERVICE, job_finished
 from etsygen_gateway.service_layer.catalog import REGENERATE_HEADER
@@ -134,6 +136,10 @@ class Projections:
             None,
             event.product_id,
         )
+        if counted:
+            await repo.note_outcome(
+                ctx.conn, event.job_id, event.keyword, "new_product", reason=None, existing_product_id=None
+            )
         await self._advance(
             ctx,
             _owner(event.owner_id),
@@ -153,10 +159,21 @@ class Projections:
         await self._done(ctx, event.owner_id, ["jobs", "products"], job_id=event.job_id)
 
     async def product_rejected(self, ctx: HandlerContext, event: ProductRejected) -> None:
-        """A concept was not produced: the keyword counts an outcome (a failure unless it was policy)."""
+        """A concept was not produced: the keyword counts an outcome (a failure only when it was an error, not
+        a gate's or a guard's decision; a duplicate of the owner's product links the keyword to it)."""
         counted = await self._outcome(
             ctx, _owner(event.owner_id), event.job_id, event.keyword, event.concept_index, event.reason, None
         )
+        outcome, why = rejection_outcome(event.reason, event.detail, event.existing_product_id)
+        if counted:
+            await repo.note_outcome(
+                ctx.conn,
+                event.job_id,
+                event.keyword,
+                outcome,
+                reason=why,
+                existing_product_id=event.existing_product_id,
+            )
         await self._advance(
             ctx,
             _owner(event.owner_id),
@@ -173,6 +190,9 @@ class Projections:
             detail={
                 "reason": event.reason,
                 "detail": event.detail,
+                "outcome": outcome,
+                "why": why,
+                "existing_product_id": event.existing_product_id,
                 "concept_index": event.concept_index,
                 "expected_concepts": event.expected_concepts,
             },
@@ -286,6 +306,7 @@ class Projections:
             log.warning("event names another owner than its job; job left unchanged", extra={"job": job_id})
             return
         found = await repo.lock_keyword(conn, job_id, keyword)
+        saved = False
         if found is not None and mutate is not None:
             progress, status = found
             if status not in TERMINAL_KEYWORD:
@@ -293,6 +314,11 @@ class Projections:
                 await repo.save_keyword(
                     conn, job_id, keyword, progress, keyword_status(progress), error=error, trend_id=trend_id
                 )
+                saved = True
+        if found is not None and trend_id is not None and not saved:
+            # The generator's outcomes may have finished the keyword before its analysis event is projected
+            # (they travel on other topics): the keyword keeps its link to the trend all the same.
+            await repo.set_trend_id(conn, job_id, keyword, trend_id)
         await repo.insert_event(conn, job_id, kind, keyword=keyword, detail=detail)
         statuses = await repo.keyword_statuses(conn, job_id)
         new_status = job_status(statuses, current)
@@ -300,7 +326,12 @@ class Projections:
         terminal = new_status in TERMINAL_JOB
         seconds = await repo.set_job_status(conn, job_id, new_status, finished, terminal=terminal)
         if terminal and current not in TERMINAL_JOB:
-            await repo.insert_event(conn, job_id, "job.finished", detail={"status": new_status})
+            reasons = job_reason(await repo.keyword_reasons(conn, job_id))
+            if reasons is not None:
+                await repo.note_job_reason(conn, job_id, reasons)
+            await repo.insert_event(
+                conn, job_id, "job.finished", detail={"status": new_status, "reason": reasons}
+            )
             ctx.on_commit(functools.partial(job_finished, new_status, seconds or 0.0))
 
     async def _done(

@@ -6,7 +6,16 @@ from typing import Any
 
 import msgspec
 import pytest
-from gateway_testkit import TestUser, generated, project, rejected, scored, scraped
+from gateway_testkit import (
+    TestUser,
+    generated,
+    job_detail,
+    new_job,
+    project,
+    rejected,
+    scored,
+    scraped,
+)
 
 from etsygen_common.contracts import ListingPublished, TrendScored
 from etsygen_common.kafka import FatalError
@@ -14,18 +23,6 @@ from etsygen_common.testing.plugin import wait_until
 from etsygen_gateway.gateway import Gateway
 
 pytestmark = pytest.mark.integration
-
-
-async def new_job(client: Any, user: TestUser, keywords: list[str]) -> str:
-    response = await client.post("/v1/jobs", json={"keywords": keywords}, headers=user.headers)
-    assert response.status_code == 202
-    return str(response.json()["id"])
-
-
-async def job_detail(client: Any, user: TestUser, job_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/jobs/{job_id}", headers=user.headers)
-    assert response.status_code == 200
-    return dict(response.json())
 
 
 async def test_a_job_runs_through_every_stage_and_finishes(
@@ -94,24 +91,37 @@ async def test_trends_are_listed_filtered_sorted_and_explained(
     again = scored(job_id, alice.id, "Mug", score=0.5, risk="medium")
     await project(gateway, again)
 
+    # One row per keyword (its latest run), case-insensitively; the job's own list has every run of it.
     page = (await client.get("/v1/trends", params={"sort": "-score"}, headers=alice.headers)).json()
+    assert [(t["keyword"], t["score"], t["runs"]) for t in page["items"]] == [
+        ("collar", 0.9, 1),
+        ("poster", 0.6, 1),
+        ("Mug", 0.5, 2),
+    ]
+    of_job = {"job_id": job_id, "sort": "-score"}
+    page = (await client.get("/v1/trends", params=of_job, headers=alice.headers)).json()
     assert [t["score"] for t in page["items"]] == [0.9, 0.6, 0.5, 0.4]
     low = (
         await client.get("/v1/trends", params={"risk": "low", "min_score": 0.7}, headers=alice.headers)
     ).json()
     assert [t["keyword"] for t in low["items"]] == ["collar"]
     mugs = (await client.get("/v1/trends", params={"keyword": "MUG"}, headers=alice.headers)).json()
+    assert [(t["id"], t["runs"]) for t in mugs["items"]] == [(again.snapshot_id, 2)]
+    mugs = (
+        await client.get("/v1/trends", params={"keyword": "MUG", "job_id": job_id}, headers=alice.headers)
+    ).json()
     assert len(mugs["items"]) == 2
-    pages = []
-    cursor = None
-    while True:
-        params = {"sort": "score", "limit": 3, **({"cursor": cursor} if cursor else {})}
-        page = (await client.get("/v1/trends", params=params, headers=alice.headers)).json()
-        pages.append([t["score"] for t in page["items"]])
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
-    assert pages == [[0.4, 0.5, 0.6], [0.9]]
+    for params, expected in (({}, [[0.5, 0.6, 0.9]]), ({"job_id": job_id}, [[0.4, 0.5, 0.6], [0.9]])):
+        pages = []
+        cursor = None
+        while True:
+            query = {"sort": "score", "limit": 3, **params, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/v1/trends", params=query, headers=alice.headers)).json()
+            pages.append([t["score"] for t in page["items"]])
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert pages == expected
 
     detail = (await client.get(f"/v1/trends/{again.snapshot_id}", headers=alice.headers)).json()
     assert detail["trend"]["keyword"] == "Mug"

@@ -27,6 +27,15 @@ HOT_QUERIES = {
         "SELECT id FROM trends WHERE owner_id = $1 ORDER BY score DESC, id DESC LIMIT 21",
         [OWNER],
     ),
+    # The trends list: one row per keyword, its latest run.
+    "trends_owner_latest_created_idx": (
+        "SELECT id FROM trends WHERE owner_id = $1 AND latest ORDER BY created_at DESC, id DESC LIMIT 21",
+        [OWNER],
+    ),
+    "trends_owner_latest_score_idx": (
+        "SELECT id FROM trends WHERE owner_id = $1 AND latest ORDER BY score DESC, id DESC LIMIT 21",
+        [OWNER],
+    ),
     "trends_owner_keyword_idx": (
         "SELECT id FROM trends WHERE owner_id = $1 AND lower(keyword) = lower('mug') "
         "ORDER BY created_at DESC",

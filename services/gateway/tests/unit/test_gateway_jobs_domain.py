@@ -9,9 +9,11 @@ from etsygen_gateway.domain.jobs import (
     apply_outcome,
     apply_scrape,
     concepts_bound,
+    job_reason,
     job_status,
     keyword_status,
     normalize_keywords,
+    rejection_outcome,
 )
 
 
@@ -79,3 +81,39 @@ def test_a_job_may_generate_its_keywords_times_the_concepts_per_keyword_and_none
     assert concepts_bound(4, GenerationOptions()) == 4  # one concept per keyword by default
     assert concepts_bound(4, GenerationOptions(enabled=False, concepts_per_niche=3)) == 0
     assert concepts_bound(4, GenerationOptions(concepts_per_niche=0)) == 0
+
+
+def test_guard_and_budget_rejections_are_decisions_not_failures() -> None:
+    for reason in ("guard_failed", "budget_exceeded"):
+        p = KeywordProgress(scrape="ok", analyze="ok")
+        apply_outcome(p, generated=False, reason=reason, expected=1)
+        assert (keyword_status(p), p.generate) == ("succeeded", "ok"), reason
+
+
+def test_a_duplicate_of_the_owners_product_is_an_existing_product_with_its_similarity() -> None:
+    detail = "near-duplicate of product p-1: title similarity 1.00, tag similarity 0.92"
+    assert rejection_outcome("guard_failed", detail, "p-1") == (
+        "existing_product",
+        "existing product p-1 (title similarity 1.00, tag similarity 0.92)",
+    )
+
+
+def test_a_rejection_reads_as_its_outcome_and_detail() -> None:
+    assert rejection_outcome("score_too_low", "score 0.412 is below 0.500", None) == (
+        "no_concept",
+        "no concept: score below the job's minimum (score 0.412 is below 0.500)",
+    )
+    assert rejection_outcome("guard_failed", "", None) == ("no_concept", "no concept: stopped by a guard")
+    assert rejection_outcome("provider_failed", "timeout", None)[0] == "failed"
+    assert rejection_outcome("something_new", "", None) == ("failed", "failed: something_new")
+
+
+def test_a_jobs_reason_names_each_keyword_and_is_capped() -> None:
+    assert job_reason([]) is None
+    assert job_reason([("mug", "no concept: x"), ("cup", "existing product p")]) == (
+        "mug: no concept: x; cup: existing product p"
+    )
+    long = job_reason([(f"kw{i}", "r" * 100) for i in range(20)])
+    assert long is not None
+    assert len(long) == 1000
+    assert long.endswith("…")

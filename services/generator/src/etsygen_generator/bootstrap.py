@@ -64,6 +64,9 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
         waiting_stage="generate",
     )
     g = settings.guards
+    thresholds = DuplicateThresholds(
+        title=g.duplicate_title, tags=g.duplicate_tags, combined=g.duplicate_combined
+    )
     generation = ConceptGeneration(
         provider,
         breaker,
@@ -74,10 +77,9 @@ def build_app(settings: GeneratorSettings) -> ServiceRuntime:
         max_attempts=p.max_attempts,
         min_grade=g.min_grade,
         pool=runtime.late_pool,
+        thresholds=thresholds,
     )
-    store = ProductStore(
-        DuplicateThresholds(title=g.duplicate_title, tags=g.duplicate_tags, combined=g.duplicate_combined)
-    )
+    store = ProductStore(thresholds)
     d = settings.drafts
     drafts = EtsyDraftClient(d.api_key, base_url=d.base_url) if d.api_key else None
     publishing = Publishing(

@@ -21,12 +21,23 @@ from etsygen_common.db import create_pool
 from etsygen_common.kafka import HandlerContext, take_locks
 from etsygen_common.migrations import migrate_service
 from etsygen_generator.adapters import repository
-from etsygen_generator.adapters.providers import build_provider
+from etsygen_generator.adapters.providers import (
+    ConceptRequest,
+    ProviderAuthError,
+    ProviderResult,
+    build_provider,
+)
 from etsygen_generator.adapters.repository import products_after
 from etsygen_generator.bootstrap import MIGRATIONS
-from etsygen_generator.domain.guards import AIBudget, BrandBlocklist, DuplicateThresholds
+from etsygen_generator.domain.guards import (
+    AIBudget,
+    BrandBlocklist,
+    DuplicateThresholds,
+    ExistingProduct,
+    find_near_duplicate,
+)
 from etsygen_generator.handlers import TrendScoredHandler
-from etsygen_generator.service_layer.concepts import ConceptGeneration
+from etsygen_generator.service_layer.concepts import VARIANT_TRIES, ConceptGeneration
 from etsygen_generator.service_layer.products import ProductStore
 
 pytestmark = pytest.mark.integration
@@ -45,9 +56,9 @@ async def pool(make_settings: Any, schema: str) -> AsyncIterator[Any]:
     await created.close()
 
 
-def _handler(pool: Any) -> TrendScoredHandler:
+def _handler(pool: Any, provider: Any = None) -> TrendScoredHandler:
     generation = ConceptGeneration(
-        build_provider("builtin"),
+        provider or build_provider("builtin"),
         Breaker(f"ai-builtin-{uuid.uuid4().hex[:6]}", service="generator"),
         blocklist=BrandBlocklist.starter(),
         budget=AIBudget(),
@@ -57,7 +68,7 @@ def _handler(pool: Any) -> TrendScoredHandler:
     return TrendScoredHandler(generation, ProductStore(DuplicateThresholds()))
 
 
-def _trend(owner: str, keyword: str = "boho plant pot") -> TrendScored:
+def _trend(owner: str, keyword: str = "boho plant pot", *, variants: bool = False) -> TrendScored:
     return TrendScored(
         job_id=f"job-{uuid.uuid4().hex[:6]}",
         owner_id=owner,
@@ -68,6 +79,7 @@ def _trend(owner: str, keyword: str = "boho plant pot") -> TrendScored:
         top_tags=TAGS,
         top_title_phrases=["boho plant pot", "ceramic planter"],
         concepts_per_niche=1,
+        variants=variants,
     )
 
 
@@ -152,3 +164,107 @@ async def test_only_the_owners_newest_products_are_compared(
     assert isinstance(rejected, ProductRejected)
     again = _decoded(await _handle(process, pool, _trend(owner, "boho plant pot")))
     assert isinstance(again, ProductGenerated), again
+
+
+async def _first_product(handler: TrendScoredHandler, pool: Any, owner: str) -> ProductGenerated:
+    """The owner's first product for the niche of :func:`_trend`."""
+    first = _decoded(await _handle(handler, pool, _trend(owner)))
+    assert isinstance(first, ProductGenerated)
+    return first
+
+
+async def test_the_same_keyword_again_links_to_the_owners_product(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    handler = _handler(pool)
+    first = await _first_product(handler, pool, owner)
+    again = _decoded(await _handle(handler, pool, _trend(owner)))
+    assert isinstance(again, ProductRejected)
+    assert again.existing_product_id == first.product_id
+
+
+ITEMS = [
+    "Boho Plant Pot with Drainage Hole",
+    "Macrame Plant Hanger for Indoor Plants",
+    "Ceramic Herb Planter Set",
+]
+
+
+class _Variants:
+    """A provider that answers variant n with the n-th of :data:`ITEMS` (``distinct=False``: always the
+    first), recording what it was asked."""
+
+    billable = False
+    name = "variants"
+    model = "variants-v1"
+
+    def __init__(self, *, distinct: bool = True, refuse_variants: bool = False) -> None:
+        self.distinct = distinct
+        self.refuse_variants = refuse_variants
+        self.asked: list[ConceptRequest] = []
+        self._builtin = build_provider("builtin")
+
+    async def generate(self, request: ConceptRequest) -> ProviderResult:
+        self.asked.append(request)
+        if self.refuse_variants and request.variant > 0:
+            raise ProviderAuthError("401 from the provider", provider=self.name)
+        composed = await self._builtin.generate(msgspec.structs.replace(request, variant=0))
+        title = ITEMS[request.variant % len(ITEMS)] if self.distinct else ITEMS[0]
+        words = title.lower().split()
+        tags = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)] + composed.concept.tags
+        concept = msgspec.structs.replace(composed.concept, title=title, tags=list(dict.fromkeys(tags))[:13])
+        return msgspec.structs.replace(composed, concept=concept)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+async def test_asked_for_variants_the_same_keyword_again_gets_a_different_concept(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    provider = _Variants()
+    handler = _handler(pool, provider)
+    first = await _first_product(handler, pool, owner)
+    provider.asked.clear()
+    variant = _decoded(await _handle(handler, pool, _trend(owner, variants=True)))
+    assert isinstance(variant, ProductGenerated), variant
+    assert variant.product_id != first.product_id
+    concept = first.concept
+    existing = ExistingProduct(product_id=first.product_id, title=concept.title, tags=concept.tags)
+    assert find_near_duplicate(variant.concept, [existing]) is None
+    # The second ask was for another variant and said why the first would not do.
+    assert [asked.variant for asked in provider.asked] == [0, 1]
+    assert first.product_id in provider.asked[1].previous_violations[0]
+
+
+async def test_without_variants_the_provider_is_asked_once(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    provider = _Variants()
+    handler = _handler(pool, provider)
+    first = await _first_product(handler, pool, owner)
+    provider.asked.clear()
+    again = _decoded(await _handle(handler, pool, _trend(owner)))
+    assert isinstance(again, ProductRejected)
+    assert again.existing_product_id == first.product_id
+    assert [asked.variant for asked in provider.asked] == [0]
+
+
+async def test_variants_are_asked_a_bounded_number_of_times_then_the_keyword_links(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    provider = _Variants(distinct=False)
+    handler = _handler(pool, provider)
+    first = await _first_product(handler, pool, owner)
+    provider.asked.clear()
+    again = _decoded(await _handle(handler, pool, _trend(owner, variants=True)))
+    assert isinstance(again, ProductRejected)
+    assert again.existing_product_id == first.product_id
+    assert len(provider.asked) == VARIANT_TRIES
+    assert [asked.variant for asked in provider.asked] == list(range(VARIANT_TRIES))
+
+
+async def test_a_variant_the_provider_cannot_give_keeps_the_link_to_the_existing_product(pool: Any) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    provider = _Variants(refuse_variants=True)
+    handler = _handler(pool, provider)
+    first = await _first_product(handler, pool, owner)
+    again = _decoded(await _handle(handler, pool, _trend(owner, variants=True)))
+    assert isinstance(again, ProductRejected)
+    assert (again.reason, again.existing_product_id) == ("guard_failed", first.product_id)

@@ -140,6 +140,9 @@ class ProductRejected(Event, frozen=True, kw_only=True):
     concept_index: int = 0
     expected_concepts: int = 1
     """A keyword of a job is finished when it has this many outcomes (generated plus rejected)."""
+    existing_product_id: str | None = None
+    """The owner's product this concept duplicates (``guard_failed``): the keyword links to that product
+    instead of getting a new one."""
 
 
 class PublishRequested(Event, frozen=True, kw_only=True):

@@ -12,6 +12,12 @@ SUPPORTED_MARKETPLACES = ("etsy",)
 KeywordText = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 
 
+VARIANTS_HELP = (
+    "When a concept would duplicate one of your products (a keyword researched again): false links the "
+    "keyword to that product (outcome existing_product), true asks for a different variant instead."
+)
+
+
 class GenerationOptions(msgspec.Struct, frozen=True, kw_only=True):
     """How the generator should treat the job's niches."""
 
@@ -20,6 +26,7 @@ class GenerationOptions(msgspec.Struct, frozen=True, kw_only=True):
     min_score: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
     max_risk: Literal["low", "medium", "high"] = "medium"
     provider: str | None = None
+    variants: Annotated[bool, msgspec.Meta(description=VARIANTS_HELP)] = False
 
 
 class ResearchRequested(Event, frozen=True, kw_only=True):

@@ -108,6 +108,8 @@ class TrendScored(Event, frozen=True, kw_only=True):
     concepts_per_niche: int = 1
     min_score: float = 0.5
     max_risk: Risk = "medium"
+    variants: bool = False
+    """The job's ``GenerationOptions.variants``: a different variant instead of a link to a duplicate."""
     attempt: int = 0
     """The research request's attempt (above 0 for a re-drive), passed along from ``ListingsScraped``."""
     evidence: NicheEvidence | None = None

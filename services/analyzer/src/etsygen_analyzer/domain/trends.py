@@ -34,6 +34,7 @@ def to_trend_scored(event: ListingsScraped, result: NicheAssessment, *, snapshot
         concepts_per_niche=options.concepts_per_niche,
         min_score=options.min_score,
         max_risk=options.max_risk,
+        variants=options.variants,
         attempt=event.attempt,
     )
 

@@ -20,7 +20,7 @@ JOB_COLUMNS = (
 KEYWORD_COLUMNS = (
     "job_id, keyword, position, status, scrape_status, analyze_status, generate_status, expected_concepts,"
     " generated, rejected, failed_outcomes, error, trend_id, updated_at, redrives, broker_redrives,"
-    " waiting_reason, waiting_detail, resume_at"
+    " waiting_reason, waiting_detail, resume_at, outcome, reason, existing_product_id"
 )
 EVENT_COLUMNS = "id, job_id, keyword, kind, detail, created_at"
 

@@ -15,7 +15,7 @@ import msgspec
 
 from etsygen_common.contracts import GenerationOptions
 from etsygen_gateway.adapters.paging import fetch_page, given, page_query
-from etsygen_gateway.domain.jobs import KeywordProgress
+from etsygen_gateway.domain.jobs import OUTCOME_ORDER, KeywordOutcome, KeywordProgress
 from etsygen_gateway.domain.pagination import Cursor, encode_cursor
 from etsygen_gateway.domain.views import (
     JobDetail,
@@ -67,6 +67,9 @@ def _keyword(row: Any) -> KeywordView:
         rejected=row["rejected"],
         error=row["error"],
         trend_id=row["trend_id"],
+        outcome=row["outcome"],
+        reason=row["reason"],
+        existing_product_id=row["existing_product_id"],
         waiting=WaitingView(
             reason=row["waiting_reason"], detail=row["waiting_detail"] or "", resume_at=row["resume_at"]
         )
@@ -155,7 +158,8 @@ async def get_job_detail(conn: Any, owner_id: str, job_id: str) -> JobDetail | N
     if job is None:
         return None
     columns = """keyword, status, scrape_status, analyze_status, generate_status, expected_concepts,
-                 generated, rejected, error, trend_id, position, waiting_reason, waiting_detail, resume_at"""
+                 generated, rejected, error, trend_id, position, waiting_reason, waiting_detail, resume_at,
+                 outcome, reason, existing_product_id"""
     rows = await conn.fetch(
         f"""SELECT {columns} FROM job_keywords WHERE job_id = $1
             UNION ALL
@@ -319,6 +323,62 @@ async def save_keyword(
         progress.failed_outcomes,
         error,
         trend_id,
+    )
+
+
+async def set_trend_id(conn: Any, job_id: str, keyword: str, trend_id: str) -> None:
+    """Link a finished keyword to its trend (unless it has one): the analysis event may be projected after
+    the generator's outcomes finished the keyword, and the link must not be lost then."""
+    await conn.execute(
+        "UPDATE job_keywords SET trend_id = $3 WHERE job_id = $1 AND keyword = $2 AND trend_id IS NULL",
+        uuid.UUID(job_id),
+        keyword,
+        trend_id,
+    )
+
+
+async def note_outcome(
+    conn: Any,
+    job_id: str,
+    keyword: str,
+    outcome: KeywordOutcome,
+    *,
+    reason: str | None,
+    existing_product_id: str | None,
+) -> None:
+    """Record one concept's outcome on its keyword: the best outcome so far stays (:data:`OUTCOME_ORDER`),
+    a reason or an existing product replaces an earlier one, none given keeps it."""
+    await conn.execute(
+        """UPDATE job_keywords SET
+               outcome = CASE WHEN coalesce(array_position($6::text[], outcome), 0)
+                                   > array_position($6::text[], $3::text)
+                              THEN outcome ELSE $3 END,
+               reason = coalesce($4, reason),
+               existing_product_id = coalesce($5, existing_product_id)
+           WHERE job_id = $1 AND keyword = $2""",
+        uuid.UUID(job_id),
+        keyword,
+        outcome,
+        reason,
+        existing_product_id,
+        list(OUTCOME_ORDER),
+    )
+
+
+async def keyword_reasons(conn: Any, job_id: str) -> list[tuple[str, str]]:
+    """``(keyword, reason)`` of a job's keywords that have a reason or an error, in the job's order."""
+    rows = await conn.fetch(
+        """SELECT keyword, coalesce(error, reason) AS why FROM job_keywords
+           WHERE job_id = $1 AND coalesce(error, reason) IS NOT NULL ORDER BY position""",
+        uuid.UUID(job_id),
+    )
+    return [(r["keyword"], r["why"]) for r in rows]
+
+
+async def note_job_reason(conn: Any, job_id: str, reason: str) -> None:
+    """Give a finished job a reason unless it has one (a cancellation's or a stall's comes first)."""
+    await conn.execute(
+        "UPDATE jobs SET status_reason = coalesce(status_reason, $2) WHERE id = $1", uuid.UUID(job_id), reason
     )
 
 

@@ -32,7 +32,9 @@ TrendSort = Literal["-created", "created", "-score", "score"]
 HISTORY_LIMIT: Final = 50
 EXPORT_BATCH: Final = 500
 
-_TREND_COLUMNS = "id, job_id, keyword, marketplace, score, confidence, risk, payload, created_at"
+_TREND_COLUMNS = """id, job_id, keyword, marketplace, score, confidence, risk, payload, created_at,
+    (SELECT count(*) FROM trends AS run
+     WHERE run.owner_id = trends.owner_id AND lower(run.keyword) = lower(trends.keyword)) AS runs"""
 _PRODUCT_COLUMNS = """id, job_id, keyword, title, status, price, currency, score, risk, created_at,
     updated_at, remote_listing_id, listing_url"""
 
@@ -56,17 +58,31 @@ def _trend(row: Any) -> TrendSummary:
         total_count=int(payload.get("total_count", 0)),
         synthetic=bool(payload.get("synthetic", False)),
         created_at=row["created_at"],
+        runs=row["runs"],
     )
 
 
 async def upsert_trend(conn: Any, trend_id: str, event_id: str, event: TrendScored) -> bool:
-    """Store a scored trend (immutable: a redelivery changes nothing). True when it is new."""
+    """Store a scored trend (immutable: a redelivery changes nothing) and keep the keyword's latest run
+    marked. True when it is new.
+
+    The owner's runs of one keyword are stored one transaction at a time (an advisory lock on owner and
+    keyword), so exactly one of them is ``latest`` (newest ``created_at``, then id) whatever order their
+    events are projected in.
+    """
+    owner = uuid.UUID(event.owner_id)
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('etsygen.trends:' || $1::text || lower($2), 0))",
+        str(owner),
+        event.keyword,
+    )
     inserted = await conn.fetchval(
         """INSERT INTO trends (id, owner_id, job_id, keyword, marketplace, score, confidence, risk,
-                               event_id, payload)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING true""",
+                               event_id, payload, latest)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, false)
+           ON CONFLICT (id) DO NOTHING RETURNING true""",
         trend_id,
-        uuid.UUID(event.owner_id),
+        owner,
         as_uuid(event.job_id),
         event.keyword,
         event.marketplace,
@@ -76,7 +92,18 @@ async def upsert_trend(conn: Any, trend_id: str, event_id: str, event: TrendScor
         event_id,
         msgspec.to_builtins(event),
     )
-    return bool(inserted)
+    if not inserted:
+        return False
+    await conn.execute(
+        """WITH newest AS (
+               SELECT id FROM trends WHERE owner_id = $1 AND lower(keyword) = lower($2)
+               ORDER BY created_at DESC, id DESC LIMIT 1)
+           UPDATE trends SET latest = (id = (SELECT id FROM newest))
+           WHERE owner_id = $1 AND lower(keyword) = lower($2) AND latest <> (id = (SELECT id FROM newest))""",
+        owner,
+        event.keyword,
+    )
+    return True
 
 
 async def list_trends(
@@ -91,7 +118,8 @@ async def list_trends(
     after: Cursor | None,
     limit: int,
 ) -> TrendPage:
-    """The owner's trends, filtered, keyset-paginated on (sort column, id)."""
+    """The owner's trends, filtered, keyset-paginated on (sort column, id): one per keyword (its latest run,
+    ``runs`` counting them all), or with ``job_id`` that job's."""
     column = "score" if sort.endswith("score") else "created_at"
     rows, more = await fetch_page(
         conn,
@@ -102,7 +130,7 @@ async def list_trends(
                 given("risk = {}", risk),
                 given("score >= {}", min_score),
                 ("lower(keyword) LIKE {}", _like(keyword)) if keyword else None,
-                None if job_id is None else ("job_id = {}", as_uuid(job_id)),
+                ("latest = {}", True) if job_id is None else ("job_id = {}", as_uuid(job_id)),
             ],
             keyset=(column, "id"),
             descending=sort.startswith("-"),

@@ -82,19 +82,53 @@ function waitingText(waiting) {
   return `waiting: ${WAITING_REASONS[waiting.reason] || waiting.reason} — resumes about ${at}`;
 }
 
+const OUTCOMES = {
+  new_product: "new product",
+  existing_product: "existing product",
+  no_concept: "no concept",
+  failed: "failed",
+};
+
+// What a keyword's generation ended with and why (a gate's or a guard's decision is not a failure). The
+// reason starts with the outcome in words ("existing product <id> (...)", "no concept: ..."), so it is shown
+// instead of the label when it does.
+function outcomeCell(k) {
+  const label = OUTCOMES[k.outcome] || k.outcome || "";
+  const why = k.error || k.reason || "";
+  const td = cell(why.startsWith(label) && why ? "" : label);
+  td.className = "outcome";
+  if (why) {
+    const note = document.createElement("div");
+    note.className = why.startsWith(label) ? "reason" : "reason muted";
+    note.textContent = why;
+    td.append(note);
+  }
+  if (k.existing_product_id) {
+    const link = document.createElement("a");
+    link.href = "#";
+    link.textContent = "open the product";
+    link.addEventListener("click", (event) => { event.preventDefault(); event.stopPropagation(); openTab("products"); });
+    td.append(link);
+  }
+  return td;
+}
+
 function renderJob(detail) {
   $("#job-detail").hidden = false;
   $("#job-id").textContent = detail.job.id;
   const status = $("#job-status");
   status.textContent = detail.job.status;
   status.className = `badge ${detail.job.status}`;
+  // Each keyword shows its own reason; the job's (its keywords' together, a cancellation's, a stall's) is
+  // shown when the job did not simply succeed.
+  $("#job-reason").textContent = detail.job.status === "succeeded" ? "" : detail.job.status_reason || "";
   const body = $("#job-keywords tbody");
   body.replaceChildren();
   for (const k of detail.keywords) {
     const row = document.createElement("tr");
     row.dataset.keyword = k.keyword;
     row.append(cell(k.keyword), cell(k.stages.scrape), cell(k.stages.analyze), cell(k.stages.generate),
-      document.createElement("td"));
+      document.createElement("td"), outcomeCell(k));
     row.children[4].append(badge(k.status));
     if (k.waiting) {
       const note = document.createElement("div");
@@ -157,7 +191,8 @@ async function loadTrends() {
   for (const t of page.items) {
     const row = document.createElement("tr");
     row.append(cell(t.keyword), cell(Number(t.score).toFixed(3)), cell(Number(t.confidence).toFixed(2)),
-      document.createElement("td"), cell(t.synthetic ? "synthetic" : "Etsy"));
+      document.createElement("td"), cell(t.runs), cell(new Date(t.created_at).toLocaleString()),
+      cell(t.synthetic ? "synthetic" : "Etsy"));
     row.children[3].append(badge(t.risk));
     row.addEventListener("click", () => openTrend(t.id));
     body.append(row);
@@ -183,6 +218,17 @@ async function openTrend(trendId) {
     item.textContent = `${e.name}: ${Math.round(e.range.low)}–${Math.round(e.range.high)} ${e.unit} ` +
       `(estimate; ${e.basis})`;
     list.append(item);
+  }
+  const runs = $("#trend-history tbody");
+  runs.replaceChildren();
+  for (const h of detail.history) {
+    const row = document.createElement("tr");
+    row.append(cell(new Date(h.created_at).toLocaleString()), cell(Number(h.score).toFixed(3)),
+      cell(Number(h.confidence).toFixed(2)), document.createElement("td"));
+    row.children[3].append(badge(h.risk));
+    if (h.id === detail.trend.id) row.className = "current";
+    row.addEventListener("click", () => openTrend(h.id));
+    runs.append(row);
   }
   const m = detail.momentum;
   $("#momentum").textContent = m.status === "ok"
@@ -218,6 +264,14 @@ function watchHealth() {
 
 // --- wiring -------------------------------------------------------------------------------------------
 
+async function openTab(name) {
+  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.tab === name);
+  for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
+  if (name === "trends") await loadTrends();
+  if (name === "products") await loadProducts();
+  if (name === "jobs") await loadJobs();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("#login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -250,7 +304,7 @@ document.addEventListener("DOMContentLoaded", () => {
         method: "POST",
         body: {
           keywords, listing_budget: Number(form.get("listing_budget")),
-          generation: { concepts_per_niche: Number(form.get("concepts")) },
+          generation: { concepts_per_niche: Number(form.get("concepts")), variants: form.get("variants") === "on" },
         },
       });
       event.target.reset();
@@ -261,13 +315,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   for (const tab of document.querySelectorAll(".tab")) {
-    tab.addEventListener("click", async () => {
-      for (const other of document.querySelectorAll(".tab")) other.classList.toggle("active", other === tab);
-      for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${tab.dataset.tab}`;
-      if (tab.dataset.tab === "trends") await loadTrends();
-      if (tab.dataset.tab === "products") await loadProducts();
-      if (tab.dataset.tab === "jobs") await loadJobs();
-    });
+    tab.addEventListener("click", () => openTab(tab.dataset.tab));
   }
   if (state.csrf) showApp().catch(showLogin); else showLogin();
 });

@@ -17,13 +17,35 @@ from etsygen_common.contracts import GenerationOptions
 
 JobStatus = Literal["queued", "running", "succeeded", "partially_failed", "failed", "cancelled"]
 KeywordStatus = Literal["pending", "running", "succeeded", "partially_failed", "failed"]
+KeywordOutcome = Literal["failed", "no_concept", "existing_product", "new_product"]
+"""What a keyword's generation ended with, worst first: an error, no concept (a gate's or a guard's
+decision), a link to a product the owner already has, a new product."""
 StageStatus = Literal["pending", "running", "ok", "failed"]
 
 TERMINAL_JOB: Final = frozenset({"succeeded", "partially_failed", "failed", "cancelled"})
 TERMINAL_KEYWORD: Final = frozenset({"succeeded", "partially_failed", "failed"})
 
-POLICY_REJECTIONS: Final = frozenset({"risk_too_high", "score_too_low", "generation_disabled"})
-"""Rejections that are the platform working as asked (a weak niche gets no concept), not failures."""
+POLICY_REJECTIONS: Final = frozenset(
+    {"risk_too_high", "score_too_low", "generation_disabled", "guard_failed", "budget_exceeded"}
+)
+"""Rejections that are a gate's or a guard's decision (a weak niche, a brand term, a duplicate of the owner's
+product, the owner's AI budget), not failures: the keyword succeeds with the reason shown. Only errors (the
+AI failing or giving invalid output after its retries, an earlier stage failing) fail it."""
+
+OUTCOME_ORDER: Final[tuple[KeywordOutcome, ...]] = ("failed", "no_concept", "existing_product", "new_product")
+"""Several concepts of one keyword: the keyword shows the best outcome among them (last here wins)."""
+
+REJECTION_WORDS: Final[dict[str, str]] = {
+    "risk_too_high": "no concept: risk above the job's maximum",
+    "score_too_low": "no concept: score below the job's minimum",
+    "generation_disabled": "no concept: generation is off for this job",
+    "guard_failed": "no concept: stopped by a guard",
+    "budget_exceeded": "no concept: the daily AI budget is used up",
+    "invalid_output": "failed: the AI's output did not pass validation",
+    "provider_failed": "failed: the AI provider failed",
+    "upstream_failed": "failed: an earlier stage failed",
+}
+"""A rejection reason in words, for the job's keyword; the detail follows it."""
 
 MAX_KEYWORDS: Final = 50
 MAX_KEYWORD_LENGTH: Final = 120
@@ -98,6 +120,35 @@ def is_storable(text: str) -> bool:
 def is_failure(reason: str) -> bool:
     """True when a rejection means the pipeline failed (provider, validation, budget, upstream)."""
     return reason not in POLICY_REJECTIONS
+
+
+def rejection_outcome(
+    reason: str, detail: str, existing_product_id: str | None
+) -> tuple[KeywordOutcome, str]:
+    """What one rejected concept means for its keyword, and why in words.
+
+    A near-duplicate of a product the owner has (a keyword researched again) links the keyword to that
+    product: its outcome is ``existing_product``, not a failure.
+    """
+    if existing_product_id is not None:
+        words = f"existing product {existing_product_id}"
+        similarity = detail.removeprefix(f"near-duplicate of product {existing_product_id}: ")
+        return "existing_product", f"{words} ({similarity})" if similarity else words
+    outcome: KeywordOutcome = "failed" if is_failure(reason) else "no_concept"
+    words = REJECTION_WORDS.get(reason, f"{outcome.replace('_', ' ')}: {reason}")
+    return outcome, f"{words} ({detail})" if detail else words
+
+
+JOB_REASON_LENGTH: Final = 1000
+
+
+def job_reason(keyword_reasons: Sequence[tuple[str, str]]) -> str | None:
+    """A finished job's reason: each keyword's error or reason, ``keyword: reason``, joined and capped; None
+    when no keyword has one (every concept became a new product)."""
+    if not keyword_reasons:
+        return None
+    text = "; ".join(f"{keyword}: {why}" for keyword, why in keyword_reasons)
+    return text if len(text) <= JOB_REASON_LENGTH else text[: JOB_REASON_LENGTH - 1] + "…"
 
 
 def keyword_status(p: KeywordProgress) -> KeywordStatus:

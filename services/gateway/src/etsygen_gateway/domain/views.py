@@ -20,6 +20,7 @@ from etsygen_common.contracts import (
     ValidationReport,
     WaitingReason,
 )
+from etsygen_gateway.domain.jobs import KeywordOutcome
 from etsygen_gateway.domain.trends import FactorExplanation
 
 # --- accounts -------------------------------------------------------------------------------------------
@@ -83,6 +84,14 @@ class KeywordView(msgspec.Struct, frozen=True, kw_only=True):
     rejected: int
     error: str | None = None
     trend_id: str | None = None
+    outcome: KeywordOutcome | None = None
+    """What generation ended with: ``new_product``, ``existing_product`` (a concept duplicating a product the
+    owner has: the keyword links to it), ``no_concept`` (a gate's or a guard's decision) or ``failed``;
+    None until the generator reported."""
+    reason: str | None = None
+    """Why a concept got no new product, in words (the latest such concept of the keyword)."""
+    existing_product_id: str | None = None
+    """The owner's product a duplicate concept links to (``outcome`` ``existing_product``)."""
     waiting: WaitingView | None = None
 
 
@@ -149,6 +158,8 @@ class TrendSummary(msgspec.Struct, frozen=True, kw_only=True):
     total_count: int
     synthetic: bool
     created_at: datetime
+    runs: int = 1
+    """How often the owner has researched this keyword; GET /v1/trends/{id} lists the runs (``history``)."""
 
 
 class TrendPoint(msgspec.Struct, frozen=True, kw_only=True):

@@ -27,6 +27,7 @@ from etsygen_common.listing_terms import (
 from etsygen_generator.domain.design import design_prompt
 from etsygen_generator.domain.niche import (
     DANGLING_WORDS,
+    GENERIC_ADJECTIVES,
     MINOR_WORDS,
     NicheBrief,
     NicheFacts,
@@ -210,7 +211,7 @@ def _details(facts: NicheFacts, niche: TrendScored | NicheBrief, variant: int) -
         if phrase
         and 2 <= len(phrase.split()) <= 3
         and not is_generic_phrase(phrase)
-        and phrase.split()[-1] not in DANGLING_WORDS
+        and phrase.split()[-1] not in DANGLING_WORDS | GENERIC_ADJECTIVES  # "cat mug cute" is cut
         and "gift" not in phrase.split()  # a gift line is only written from supported occasions/recipients
         and phrase not in facts.sizes
         and not _claims_words(phrase)
@@ -434,6 +435,7 @@ def compose(niche: TrendScored | NicheBrief, *, variant: int = 0) -> ProductConc
     ``variant`` rotates which of the niche's details the title carries and which phrases lead the tags, so
     several concepts for one niche differ (whether they differ enough is the near-duplicate guard's call).
     """
+    niche = _brief(niche)  # once, so every part below reads the same brief (and read_niche's memo holds)
     title = compose_title(niche, variant=variant)
     tags = compose_tags(niche, variant=variant)
     materials = compose_materials(niche)

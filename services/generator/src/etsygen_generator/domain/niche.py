@@ -183,8 +183,26 @@ def _without_overlaps(materials: list[str]) -> list[str]:
     return kept
 
 
+_READ: list[tuple[NicheBrief, NicheFacts]] = []
+"""The last briefs read, by identity: composing and grading one concept read the same brief several times."""
+_READ_KEPT = 8
+
+
 def read_niche(niche: NicheBrief) -> NicheFacts:
-    """What the niche's data supports, from its evidence when there is one, else from its tags alone."""
+    """What the niche's data supports, from its evidence when there is one, else from its tags alone.
+
+    Pure; the facts of the last few briefs are remembered by identity (briefs are frozen).
+    """
+    for known, facts in _READ:
+        if known is niche:
+            return facts
+    facts = _read_niche(niche)
+    _READ.insert(0, (niche, facts))
+    del _READ[_READ_KEPT:]
+    return facts
+
+
+def _read_niche(niche: NicheBrief) -> NicheFacts:
     keyword = fold_words(niche.keyword)
     item_words = _item_words(keyword.split())
     evidence = niche.evidence

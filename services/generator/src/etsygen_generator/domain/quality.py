@@ -33,7 +33,7 @@ from etsygen_generator.domain.niche import (
     read_niche,
 )
 from etsygen_generator.domain.text import singular_word
-from etsygen_generator.domain.validator import TAG_COUNT, validate
+from etsygen_generator.domain.validator import TAG_COUNT, TAG_MAX_CHARS, validate
 
 Letter = Literal["A", "B", "C", "D", "F"]
 Severity = Literal["major", "minor", "info"]
@@ -255,7 +255,11 @@ def tag_findings(tags: list[str], facts: NicheFacts) -> list[Finding]:
         add(
             "tags_unsupported_claim", "minor", f"tags name {', '.join(unsupported)}, unsupported by the niche"
         )
-    wanted = [phrase for phrase in facts.phrases if not is_generic_phrase(phrase)][:COVERAGE_PHRASES]
+    # Only phrases a tag can carry count: Etsy cuts a tag at 20 characters, so a longer phrase is the
+    # title's and description's to use, not a gap in the tags.
+    wanted = [
+        phrase for phrase in facts.phrases if not is_generic_phrase(phrase) and len(phrase) <= TAG_MAX_CHARS
+    ][:COVERAGE_PHRASES]
     if wanted:
         tag_text = {tag_key(tag) for tag in tags}
         covered = [phrase for phrase in wanted if tag_key(phrase) in tag_text]

@@ -45,7 +45,8 @@ class InvalidConceptError(Exception):
         self.usage = usage
 
 
-def _add(total: ProviderUsage, call: ProviderUsage) -> ProviderUsage:
+def add_usage(total: ProviderUsage, call: ProviderUsage) -> ProviderUsage:
+    """What ``total`` and one more call cost together (named after the latest call's provider and model)."""
     return ProviderUsage(
         provider=call.provider,
         model=call.model,
@@ -94,7 +95,7 @@ async def generate_valid_concept(
             result = await provider.generate(request)
         except ProviderBadOutput as exc:
             if exc.usage is not None:
-                spent = _add(spent, exc.usage)
+                spent = add_usage(spent, exc.usage)
             last = [f"bad_output (response): {exc.reason}"]
             found += last
             request = request.with_feedback(last, previous_output=None)
@@ -102,7 +103,7 @@ async def generate_valid_concept(
         except ProviderError as exc:
             exc.spent = spent
             raise
-        spent = _add(spent, result.usage())
+        spent = add_usage(spent, result.usage())
         violations = validate(result.concept)
         found += [str(violation) for violation in violations]
         candidate, repairs = repair(result.concept) if violations else (result.concept, [])

@@ -151,6 +151,7 @@ def _rejected(
         detail=rejection.detail if rejection else "",
         concept_index=outcome.index,
         expected_concepts=outcome.expected,
+        existing_product_id=rejection.product_id if rejection else None,
     )
 
 

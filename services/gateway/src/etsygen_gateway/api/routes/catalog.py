@@ -70,7 +70,9 @@ class TrendController(Controller):
         cursor: TrendCursor = None,
         limit: Limit = 20,
     ) -> CachedJson:
-        """The caller's trends, filtered and sorted."""
+        """The caller's trends, filtered and sorted: one row per keyword, its latest run (``runs`` says how
+        many there are; GET /v1/trends/{trend_id} lists them in ``history``). With ``job_id``: that job's
+        runs."""
         data = await catalog_of(request).trends_json(
             principal_of(request),
             sort=sort,

@@ -261,4 +261,4 @@ def check_near_duplicate(
     duplicate = find_near_duplicate(concept, existing, thresholds)
     if duplicate is None:
         return None
-    return GuardRejection(reason="guard_failed", detail=duplicate.describe())
+    return GuardRejection(reason="guard_failed", detail=duplicate.describe(), product_id=duplicate.product_id)

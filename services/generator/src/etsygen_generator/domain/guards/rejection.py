@@ -12,3 +12,5 @@ class GuardRejection(msgspec.Struct, frozen=True, kw_only=True):
 
     reason: RejectReason
     detail: str
+    product_id: str | None = None
+    """The owner's existing product a near-duplicate rejection points at (the keyword links to it)."""

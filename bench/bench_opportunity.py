@@ -171,9 +171,8 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float:
 
 
 def is_insufficient(assessment: NicheAssessment) -> bool:
-    """Whether the analyzer says the evidence is too thin (``relevance.status``, when it reports one)."""
-    relevance = getattr(assessment, "relevance", None)
-    return getattr(relevance, "status", None) == "insufficient_data"
+    """Whether the analyzer says too few listings are about the keyword (``relevance.status``)."""
+    return assessment.relevance.status == "insufficient_data"
 
 
 async def rate_queries(

@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, str] = {
     "scraper": "bench_scraper.py",
     "analyzer": "bench_analyzer.py",
     "generator": "bench_generator.py",
+    "opportunity": "bench_opportunity.py",
     "gateway": "bench_gateway.py",  # written separately; run only when the file exists
 }
 DEFAULT_TIMEOUT_S = 420.0

@@ -18,7 +18,8 @@ SHIPPED_SOURCES = [
 MEMBER = "-e ./tools/simulators"
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, *, with_submodules: bool = False) -> set[str]:
+    """Modules ``path`` imports; ``with_submodules`` adds ``pkg.name`` for each ``from pkg import name``."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -26,6 +27,8 @@ def imported_modules(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            if with_submodules:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -65,3 +68,25 @@ def test_the_production_image_leaves_the_simulators_out_and_the_development_imag
     assert "-e ./services/scraper" in production
     assert set(development_image) - set(production) == {MEMBER}
     assert MEMBER in _exported()
+
+
+TRUTH = "etsygen_simulators.etsy.truth"
+TRUTH_READERS = (REPO / "tools" / "simulators", REPO / "bench")
+"""The simulator itself (and its tests) and the benchmark; nothing else reads the hidden truth."""
+
+
+def test_only_the_simulator_and_the_benchmark_read_the_hidden_truth() -> None:
+    scanned = [
+        path
+        for top in ("libs", "services", "tools", "tests", "bench")
+        for path in (REPO / top).rglob("*.py")
+        if ".venv" not in path.parts
+    ]
+    assert any(path.is_relative_to(REPO / "services") for path in scanned)
+    offenders = sorted(
+        str(path.relative_to(REPO))
+        for path in scanned
+        if not any(path.is_relative_to(reader) for reader in TRUTH_READERS)
+        if TRUTH in imported_modules(path, with_submodules=True)
+    )
+    assert not offenders, offenders

@@ -1,9 +1,16 @@
-"""The synthetic catalogue: deterministic, distinct niches, filters that behave like Etsy's."""
+"""The synthetic catalogue: deterministic, distinct niches, filters that behave like Etsy's.
+
+Changed on purpose with the hidden truth (issue 14): a search's ``count`` is the number of listings
+matching by relevance (no longer a niche's fixed supply), an unknown query finds nothing instead of a niche
+derived from its text, descriptions state the item's facts and end with the synthetic label, and demand is
+the seed's.
+"""
 
 from __future__ import annotations
 
 from etsygen_simulators.etsy import BUILT_IN_PROFILES, Catalogue
 from etsygen_simulators.etsy.catalogue import SYNTHETIC_DESCRIPTION
+from etsygen_simulators.etsy.truth import market, niche_truth
 
 EPOCH = 1_780_000_000
 
@@ -32,13 +39,13 @@ def test_at_least_thirty_niches_with_distinct_profiles() -> None:
     assert max(profile.supply for profile in BUILT_IN_PROFILES) == 50_000
 
 
-def test_search_count_is_the_niche_supply_and_pages_are_disjoint() -> None:
+def test_search_count_covers_the_niche_and_pages_are_disjoint() -> None:
     catalogue = Catalogue(epoch=EPOCH)
 
     count, first = catalogue.search("minimalist gold necklace", limit=100, offset=0)
     _, second = catalogue.search("minimalist gold necklace", limit=100, offset=100)
 
-    assert count == 48_000
+    assert count >= 0.85 * niche_truth(7, "minimalist gold necklace").listings
     assert len(first) == len(second) == 100
     assert not {item["listing_id"] for item in first} & {item["listing_id"] for item in second}
 
@@ -53,12 +60,11 @@ def test_price_filters_bound_every_result_and_the_count() -> None:
     assert all(2_000 <= item["price"]["amount"] <= 2_999 for item in page)
 
 
-def test_unknown_keywords_get_a_stable_derived_niche() -> None:
-    count, page = Catalogue(epoch=EPOCH).search("Glow In The Dark   Frisbee", limit=3, offset=0)
-    again, _ = Catalogue(epoch=EPOCH).search("glow in the dark frisbee", limit=3, offset=0)
+def test_unknown_and_nonsense_queries_find_nothing() -> None:
+    catalogue = Catalogue(epoch=EPOCH)
 
-    assert count == again > 0
-    assert "Frisbee" in page[0]["title"]
+    for query in ("Glow In The Dark   Frisbee", "'; DROP TABLE jobs;--", "مرحبا بالعالم", "asdkjh qwe", "  "):
+        assert catalogue.search(query, limit=3, offset=0) == (0, []), query
 
 
 def test_listing_ids_resolve_back_to_listings_shops_and_reviews() -> None:
@@ -96,16 +102,18 @@ def test_everything_a_user_could_mistake_for_real_says_synthetic() -> None:
     _, page = catalogue.search("tarot card deck", limit=1, offset=0)
     shop = catalogue.shop(page[0]["shop_id"])
 
-    assert page[0]["description"] == SYNTHETIC_DESCRIPTION
+    assert page[0]["description"].endswith(SYNTHETIC_DESCRIPTION)
     assert shop is not None
     assert shop["shop_name"].startswith("Synth")
     assert "Synthetic" in shop["title"]
     assert ".invalid" in page[0]["url"]
 
 
-def test_niches_differ_in_demand() -> None:
+def test_niches_differ_in_demand_as_the_hidden_truth_says() -> None:
     catalogue = Catalogue(epoch=EPOCH)
     window = EPOCH - 30 * 86_400
+    by_demand = sorted(market(7), key=lambda truth: truth.demand)
+    low, high = by_demand[0].keyword, by_demand[-1].keyword
 
     def top_demand(keyword: str) -> int:
         _, page = catalogue.search(keyword, limit=10, offset=0)
@@ -114,4 +122,4 @@ def test_niches_differ_in_demand() -> None:
         ]
         return sum(found[0] for found in counts if found is not None)
 
-    assert top_demand("custom embroidered sweatshirt") > 2 * top_demand("cat tree furniture")
+    assert top_demand(high) > 2 * top_demand(low)

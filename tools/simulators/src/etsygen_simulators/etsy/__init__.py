@@ -3,9 +3,12 @@
 Etsy cannot be reached from development or CI machines, so the real client runs against this instead (only
 the base URL differs). Everything it serves is synthetic and labelled so (``x-etsygen-synthetic: true``).
 
-Modules: ``profiles`` and ``vocabulary`` (data: the niches and the words), ``hashing`` and ``catalogue`` (the
-seeded resources), ``state`` (limits, faults, statistics), ``drafts`` and ``params`` (Etsy's request rules),
-``app`` (the routes), ``server`` (in-process or blocking).
+Modules: ``profiles`` and ``vocabulary`` (data: the niches and the words), ``truth`` (the market a seed
+draws, hidden from the API, and each niche's opportunity for a new seller), ``listings`` (a niche's
+listings: prices, orders, text), ``text`` and ``search`` (matching a query by relevance), ``hashing`` and
+``catalogue`` (the seeded resources), ``state`` (limits, faults, statistics), ``drafts`` and ``params``
+(Etsy's request rules), ``app`` (the routes), ``server`` (in-process or blocking). ``docs/simulator.md``
+describes the hidden truth and the benchmark that reads it.
 
 Start it in tests with ``async with running_simulator(SimulatorConfig(...)) as sim:`` and point
 ``EtsyClient(base_url=sim.base_url)`` at it. From a shell:

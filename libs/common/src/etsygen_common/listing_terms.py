@@ -191,7 +191,7 @@ def fold_words(text: str) -> str:
 class _PhraseIndex:
     """Phrases of a vocabulary by their words, so a text is read once whatever the vocabulary's size."""
 
-    __slots__ = ("longest", "phrases", "terms")
+    __slots__ = ("first_words", "longest", "phrases", "terms")
 
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.terms = tuple(vocabulary)
@@ -200,12 +200,15 @@ class _PhraseIndex:
             for phrase in phrases:
                 self.phrases.setdefault(tuple(phrase.split()), []).append(position)
         self.longest = max((len(words) for words in self.phrases), default=0)
+        self.first_words = frozenset(words[0] for words in self.phrases if words)
 
     def positions(self, words: list[str]) -> set[int]:
         """Which entries (by position) the words name, as whole-word runs."""
         found: set[int] = set()
-        phrases, longest = self.phrases, self.longest
+        phrases, longest, first_words = self.phrases, self.longest, self.first_words
         for start in range(len(words)):
+            if words[start] not in first_words:  # most words begin no phrase of the vocabulary
+                continue
             for end in range(start + 1, min(start + longest, len(words)) + 1):
                 hit = phrases.get(tuple(words[start:end]))
                 if hit is not None:

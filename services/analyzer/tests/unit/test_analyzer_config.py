@@ -55,7 +55,8 @@ def test_shipped_config_has_the_documented_weights() -> None:
 def test_shipped_config_has_the_documented_bands_and_review_rate() -> None:
     config = default_config()
     assert (config.price.sweet_spot_low, config.price.sweet_spot_high) == (20.0, 80.0)
-    assert (config.competition.optimal_low, config.competition.optimal_high) == (20.0, 60.0)
+    competition = config.competition
+    assert (competition.comfortable_listings_per_sale, competition.crowded_listings_per_sale) == (20.0, 60.0)
     assert config.review_rate.default == 0.19
     assert config.rating.exponent > 1
 
@@ -106,7 +107,8 @@ def test_a_price_sweet_spot_out_of_order_is_rejected() -> None:
 
 
 def test_a_competition_band_out_of_order_is_rejected() -> None:
-    assert _error_for(_with("competition", "optimal_low", 70.0)).key == "competition.optimal_high"
+    error = _error_for(_with("competition", "comfortable_listings_per_sale", 70.0))
+    assert error.key == "competition.crowded_listings_per_sale"
 
 
 @pytest.mark.parametrize(
@@ -114,8 +116,10 @@ def test_a_competition_band_out_of_order_is_rejected() -> None:
     [
         ("sales_velocity", "target_monthly_sales", 0),
         ("market_size", "saturation_count", -1),
-        ("price", "decay", 0.0),
-        ("competition", "decay_above", float("nan")),
+        ("price", "decay_below", 0.0),
+        ("price", "decay_above", -1.0),
+        ("competition", "crowded_listings_per_sale", float("nan")),
+        ("relevance", "min_relevant_listings", 0),
         ("momentum", "min_span_days", 0.0),
         ("confidence", "full_volume_listings", 0),
     ],
@@ -150,6 +154,13 @@ def test_a_review_rate_override_out_of_range_names_it() -> None:
     assert (
         _error_for(_with("review_rate", "by_taxonomy", {"1156": 0.0})).key == "review_rate.by_taxonomy.1156"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("min_term_share", 0.0), ("min_term_share", 1.5), ("min_relevant_share", 2.0)]
+)
+def test_relevance_shares_must_be_shares(key: str, value: float) -> None:
+    assert _error_for(_with("relevance", key, value)).key == f"relevance.{key}"
 
 
 def test_momentum_needs_at_least_two_snapshots() -> None:

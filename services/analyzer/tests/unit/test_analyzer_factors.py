@@ -47,10 +47,14 @@ def test_price_decays_further_from_the_sweet_spot_on_both_sides() -> None:
     assert above == sorted(above, reverse=True)
 
 
-def test_price_halving_and_doubling_the_edges_cost_the_same() -> None:
-    # Log-price decay: half the low edge and double the high edge are equally far out.
-    assert price_factor(10.0, PRICE) == pytest.approx(price_factor(160.0, PRICE))
-    assert price_factor(10.0, PRICE) == pytest.approx(math.exp(-0.5 * (math.log(2) / PRICE.decay) ** 2))
+def test_a_cheap_niche_costs_more_than_a_dear_one_equally_far_from_the_sweet_spot() -> None:
+    # Log-price decay, steeper below the sweet spot (thin margins) than above it (more per sale). The seed's
+    # decay was the same on both sides; this test asserted that symmetry.
+    assert price_factor(10.0, PRICE) < price_factor(160.0, PRICE) < 1.0
+    assert price_factor(10.0, PRICE) == pytest.approx(math.exp(-0.5 * (math.log(2) / PRICE.decay_below) ** 2))
+    assert price_factor(160.0, PRICE) == pytest.approx(
+        math.exp(-0.5 * (math.log(2) / PRICE.decay_above) ** 2)
+    )
 
 
 def test_price_decay_is_smooth_at_the_edge() -> None:
@@ -67,7 +71,7 @@ def test_price_without_a_usable_price_scores_zero(median_price: float | None) ->
 
 
 def test_sales_velocity_grows_with_sales() -> None:
-    values = [sales_velocity_factor(sales, VELOCITY) for sales in (1, 10, 50, 100, 300, 999)]
+    values = [sales_velocity_factor(sales, VELOCITY) for sales in (1, 10, 50, 100, 300, 999, 2999)]
     assert values == sorted(values)
     assert len(set(values)) == len(values)
 
@@ -78,7 +82,7 @@ def test_sales_velocity_is_logarithmic_so_doublings_add_about_the_same() -> None
     assert gain_low == pytest.approx(gain_high, rel=0.01)
 
 
-@pytest.mark.parametrize("sales", [1000.0, 1001.0, 50_000.0])
+@pytest.mark.parametrize("sales", [3000.0, 3001.0, 50_000.0])
 def test_sales_velocity_saturates_at_the_target(sales: float) -> None:
     assert sales_velocity_factor(sales, VELOCITY) == 1.0
 
@@ -114,24 +118,51 @@ def test_no_rating_scores_zero(rating: float | None) -> None:
 # --- competition ---
 
 
-@pytest.mark.parametrize("listings_per_sale", [20.0, 30.0, 60.0])
-def test_competition_inside_optimal_band_scores_one(listings_per_sale: float) -> None:
+# The seed's 20-60 band rewarded 20-60 listings per sale and punished fewer, so an under-supplied niche
+# scored worst. Competition is now monotone: at or below 20 listings per sale it does not hurt, at or above 60
+# it is as bad as it gets, smooth in between.
+
+
+@pytest.mark.parametrize("listings_per_sale", [0.0, 0.3, 1.0, 3.0, 10.0, 19.9, 20.0])
+def test_little_competition_per_sale_does_not_hurt(listings_per_sale: float) -> None:
     assert competition_factor(listings_per_sale, COMPETITION) == 1.0
 
 
-@pytest.mark.parametrize("listings_per_sale", [2.0, 10.0, 19.0, 61.0, 120.0, 1000.0])
-def test_competition_outside_optimal_band_scores_lower(listings_per_sale: float) -> None:
+@pytest.mark.parametrize("listings_per_sale", [60.0, 61.0, 120.0, 1000.0, 1e12])
+def test_a_crowded_niche_scores_zero_on_competition(listings_per_sale: float) -> None:
+    assert competition_factor(listings_per_sale, COMPETITION) == 0.0
+
+
+@pytest.mark.parametrize("listings_per_sale", [21.0, 30.0, 40.0, 59.0])
+def test_competition_between_comfortable_and_crowded_scores_between(listings_per_sale: float) -> None:
     assert 0.0 < competition_factor(listings_per_sale, COMPETITION) < 1.0
 
 
-def test_competition_falls_the_further_from_the_band_on_either_side() -> None:
-    crowded = [competition_factor(ratio, COMPETITION) for ratio in (61.0, 90.0, 200.0, 800.0)]
-    thin = [competition_factor(ratio, COMPETITION) for ratio in (19.0, 10.0, 5.0, 1.0)]
-    assert crowded == sorted(crowded, reverse=True)
-    assert thin == sorted(thin, reverse=True)
+def test_competition_falls_as_listings_per_sale_grow() -> None:
+    values = [
+        competition_factor(ratio, COMPETITION) for ratio in (1.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0, 90.0)
+    ]
+    assert values == sorted(values, reverse=True)
+    assert len(set(values[1:7])) == 6  # strictly falling between the two ends
 
 
-@pytest.mark.parametrize("listings_per_sale", [None, 0.0, math.inf, math.nan])
+def test_competition_is_smooth_at_both_ends() -> None:
+    assert competition_factor(20.01, COMPETITION) == pytest.approx(1.0, abs=1e-4)
+    assert competition_factor(59.99, COMPETITION) == pytest.approx(0.0, abs=1e-4)
+    # Halfway in log terms (the geometric mean of the ends) is halfway down.
+    assert competition_factor(math.sqrt(20.0 * 60.0), COMPETITION) == pytest.approx(0.5)
+
+
+@given(
+    st.floats(min_value=0.0, max_value=1e9, allow_nan=False),
+    st.floats(min_value=0.0, max_value=1e9, allow_nan=False),
+)
+def test_competition_is_monotone_less_supply_per_sale_is_never_worse(first: float, second: float) -> None:
+    fewer, more = sorted((first, second))
+    assert competition_factor(fewer, COMPETITION) >= competition_factor(more, COMPETITION)
+
+
+@pytest.mark.parametrize("listings_per_sale", [None, math.inf, math.nan])
 def test_competition_without_demand_scores_zero(listings_per_sale: float | None) -> None:
     assert competition_factor(listings_per_sale, COMPETITION) == 0.0
 
@@ -155,12 +186,12 @@ def test_competition_and_market_size_come_from_different_signals() -> None:
 
 
 def test_market_size_grows_with_matching_listings() -> None:
-    values = [market_size_factor(count, MARKET) for count in (1, 10, 100, 1_000, 10_000, 49_999)]
+    values = [market_size_factor(count, MARKET) for count in (1, 3, 10, 30, 100, 300, 999)]
     assert values == sorted(values)
     assert len(set(values)) == len(values)
 
 
-@pytest.mark.parametrize("count", [50_000, 50_001, 2_000_000])
+@pytest.mark.parametrize("count", [1_000, 1_001, 50_000, 2_000_000])
 def test_market_size_saturates(count: int) -> None:
     assert market_size_factor(count, MARKET) == 1.0
 

@@ -9,6 +9,7 @@ from analyzer_builders import CONFIG, NOW, scraped
 from hypothesis import given
 from hypothesis import strategies as st
 
+from etsygen_analyzer.domain.relevance import keyword_terms, relevant_listings
 from etsygen_analyzer.domain.scoring import listing_rating, score_niche, unique_listings
 from etsygen_common.contracts.base import Money
 from etsygen_common.contracts.listings import ListingSample, ListingsScraped, ShopSample
@@ -89,8 +90,10 @@ def test_duplicating_listings_does_not_change_the_result(niche: ListingsScraped,
 
 @given(niches)
 def test_the_scorers_rating_is_listing_rating(niche: ListingsScraped) -> None:
-    # The scorer averages ratings in its own pass over the listings; it must agree with listing_rating.
-    listings = unique_listings(niche.listings)
+    # The scorer averages ratings in its own pass over the listings; it must agree with listing_rating over
+    # the same (relevant) listings.
+    terms = keyword_terms(niche.keyword, CONFIG.relevance.min_term_share)
+    listings = relevant_listings(unique_listings(niche.listings), terms)
     expected = listing_rating(listings, CONFIG.confidence.review_sample_target)
     rating = next(
         factor for factor in score_niche(niche, CONFIG, observed_at=NOW).factors if factor.name == "rating"

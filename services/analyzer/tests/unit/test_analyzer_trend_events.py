@@ -56,3 +56,24 @@ def test_the_data_is_dated_by_the_fetch_end_or_else_by_its_receipt() -> None:
     )
     assert observed_at(illegible, received_at=5.0) == 5.0
     assert observed_at(reference_niche(), received_at=5.0) == 5.0
+
+
+def test_a_niche_the_generator_will_take_carries_the_evidence_of_its_relevant_listings() -> None:
+    scraped = msgspec.structs.replace(
+        reference_niche(), generation=GenerationOptions(min_score=0.0, max_risk="high")
+    )
+    result = score_niche(scraped, default_config(), observed_at=NOW)
+    trend = to_trend_scored(scraped, result, snapshot_id="trend-1")
+    assert trend.evidence is not None
+    assert trend.evidence.listings == result.relevance.relevant_listings
+
+
+def test_a_niche_the_gate_refuses_carries_no_evidence() -> None:
+    refused = [
+        GenerationOptions(enabled=False),
+        GenerationOptions(min_score=1.01),  # no score reaches it
+    ]
+    for options in refused:
+        scraped = msgspec.structs.replace(reference_niche(), generation=options)
+        result = score_niche(scraped, default_config(), observed_at=NOW)
+        assert to_trend_scored(scraped, result, snapshot_id="t").evidence is None, options

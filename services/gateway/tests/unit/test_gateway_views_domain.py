@@ -7,11 +7,13 @@ import io
 import re
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 from gateway_testkit import generated, scored
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from etsygen_common.contracts import FactorScore
 from etsygen_gateway.domain.deadletters import from_record, replay_headers
 from etsygen_gateway.domain.export import COLUMNS, header_line, row_line, safe_cell
 from etsygen_gateway.domain.health import summarize
@@ -90,6 +92,20 @@ def test_factors_are_explained_largest_contribution_first() -> None:
     assert explained[0].contribution == pytest.approx(0.9 * 0.4)
     assert "est. sales per month = 320" in explained[0].sentence
     assert "(estimated)" in explained[2].sentence
+
+
+def test_a_factor_reads_in_words_with_numbers_rounded_for_people() -> None:
+    raw = FactorScore(name="competition", value=0.97, weight=0.15, input=22.255000000000003, input_label="x")
+    assert "= 22 scores" in explain([raw])[0].sentence
+    worded = msgspec.structs.replace(
+        raw, explanation="about 22 active listings per monthly sale: little competition"
+    )
+    explained = explain([worded])[0]
+    assert explained.explanation == worded.explanation
+    assert explained.sentence.startswith(
+        "competition: about 22 active listings per monthly sale: little competition"
+    )
+    assert "22.255" not in explained.sentence
 
 
 def test_health_score_weights_components_and_postgres_down_is_down() -> None:

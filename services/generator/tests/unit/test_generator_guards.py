@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etsygen_common.contracts.products import ProductConcept
-from etsygen_common.contracts.trends import TrendScored
+from etsygen_common.contracts.trends import Relevance, TrendScored
 from etsygen_generator.domain.guards import (
     AIBudget,
     AIUsage,
@@ -316,6 +316,27 @@ def test_trend_gate_rejects_failed_upstream_and_disabled_generation() -> None:
     disabled = check_trend(scored(generation_enabled=False, score=0.9, risk="low"))
     assert disabled is not None
     assert disabled.reason == "generation_disabled"
+
+
+def test_trend_gate_rejects_a_niche_with_too_little_relevant_evidence_whatever_the_job_allows() -> None:
+    relevance = Relevance(
+        terms=["drop", "tabl", "job"],
+        relevant_listings=0,
+        listings=100,
+        share=0.0,
+        status="insufficient_data",
+        reason="only 0 of 100 listings (0 %) are about \u201cdrop table jobs\u201d",
+    )
+    rejection = check_trend(
+        scored(score=0.9, risk="high", max_risk="high", min_score=0.0, relevance=relevance)
+    )
+    assert rejection is not None
+    assert rejection.reason == "risk_too_high"
+    assert "insufficient data: only 0 of 100 listings" in rejection.detail
+    sufficient = msgspec.structs.replace(
+        relevance, relevant_listings=100, share=1.0, status="sufficient", reason=None
+    )
+    assert check_trend(scored(score=0.9, risk="low", relevance=sufficient)) is None
 
 
 # --- daily AI budget ---

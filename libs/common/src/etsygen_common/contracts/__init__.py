@@ -37,6 +37,7 @@ from etsygen_common.contracts.trends import (
     Momentum,
     NicheEvidence,
     PriceBand,
+    Relevance,
     TermCount,
     TrendScored,
 )
@@ -194,6 +195,7 @@ __all__ = [
     "ProviderUsage",
     "PublishRequested",
     "Range",
+    "Relevance",
     "ResearchRequested",
     "ShopSample",
     "TermCount",

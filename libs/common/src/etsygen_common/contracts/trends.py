@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 import msgspec
 
 from etsygen_common.contracts.base import Event, Range
 
 Risk = Literal["low", "medium", "high"]
+RISK_ORDER: Final[dict[str, int]] = {"low": 0, "medium": 1, "high": 2}
+"""Risk classes from least to most risky; an unknown class ranks as ``high``."""
+
+
+def within_risk(risk: str, max_risk: str) -> bool:
+    """True when ``risk`` is no riskier than ``max_risk`` (the generation gate's risk rule)."""
+    return RISK_ORDER.get(risk, RISK_ORDER["high"]) <= RISK_ORDER.get(max_risk, RISK_ORDER["high"])
 
 
 class FactorScore(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,6 +28,9 @@ class FactorScore(msgspec.Struct, frozen=True, kw_only=True):
     input_label: str
     measured: bool = True
     """False when the input is an estimate rather than a measured figure."""
+    explanation: str = ""
+    """What the input means for a seller, in words with numbers rounded for people ("about 3 active
+    listings per monthly sale: little competition"); empty in events from before it existed."""
 
 
 class Estimate(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +60,29 @@ class PriceBand(msgspec.Struct, frozen=True, kw_only=True):
     median: float
     p75: float
     currency: str = "USD"
+
+
+RelevanceStatus = Literal["sufficient", "insufficient_data"]
+
+
+class Relevance(msgspec.Struct, frozen=True, kw_only=True):
+    """How many of the fetched listings are about the keyword; only those are scored.
+
+    ``insufficient_data`` means too few of them are: the trend is high risk and gets no concept, and
+    ``reason`` says why in words.
+    """
+
+    terms: list[str]
+    """The keyword's search terms as matched (lower-cased, stemmed, stop words dropped)."""
+    relevant_listings: int
+    """Unique listings whose title or tags carry the keyword's terms."""
+    listings: int
+    """Unique listings fetched."""
+    share: float
+    """``relevant_listings / listings`` in [0, 1]; 0 without listings."""
+    status: RelevanceStatus = "sufficient"
+    reason: str | None = None
+    """Why the evidence is insufficient, for people; None when it is sufficient."""
 
 
 class TermCount(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,5 +145,7 @@ class TrendScored(Event, frozen=True, kw_only=True):
     """The job's ``GenerationOptions.variants``: a different variant instead of a link to a duplicate."""
     attempt: int = 0
     """The research request's attempt (above 0 for a re-drive), passed along from ``ListingsScraped``."""
+    relevance: Relevance | None = None
+    """How many listings are about the keyword (None in events from before relevance was measured)."""
     evidence: NicheEvidence | None = None
     """What the listings say about the product (materials, formats, occasions); None from older analyzers."""

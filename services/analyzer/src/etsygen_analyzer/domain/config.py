@@ -24,6 +24,7 @@ __all__ = [
     "MomentumConfig",
     "PriceConfig",
     "RatingConfig",
+    "RelevanceConfig",
     "ReviewRateConfig",
     "SalesFallbackConfig",
     "SalesVelocityConfig",
@@ -64,11 +65,12 @@ class Weights(_Section, frozen=True, kw_only=True):
 
 
 class PriceConfig(_Section, frozen=True, kw_only=True):
-    """Price sweet spot (currency units) and the gaussian decay outside it (sigma in ln-price)."""
+    """Price sweet spot (currency units) and the gaussian decay below and above it (sigmas in ln-price)."""
 
     sweet_spot_low: float
     sweet_spot_high: float
-    decay: float
+    decay_below: float
+    decay_above: float
 
 
 class SalesVelocityConfig(_Section, frozen=True, kw_only=True):
@@ -84,12 +86,11 @@ class RatingConfig(_Section, frozen=True, kw_only=True):
 
 
 class CompetitionConfig(_Section, frozen=True, kw_only=True):
-    """Optimal band of listings per estimated monthly sale, and the decay (ln-ratio sigma) either side."""
+    """Listings per estimated monthly sale at which competition starts to hurt, and at which it is as bad as
+    it gets."""
 
-    optimal_low: float
-    optimal_high: float
-    decay_below: float
-    decay_above: float
+    comfortable_listings_per_sale: float
+    crowded_listings_per_sale: float
 
 
 class MarketSizeConfig(_Section, frozen=True, kw_only=True):
@@ -155,6 +156,14 @@ class ConfidenceConfig(_Section, frozen=True, kw_only=True):
     weights: ConfidenceWeights
 
 
+class RelevanceConfig(_Section, frozen=True, kw_only=True):
+    """When a listing is about the keyword, and how much relevant evidence a score needs."""
+
+    min_term_share: float
+    min_relevant_listings: int
+    min_relevant_share: float
+
+
 class TextConfig(_Section, frozen=True, kw_only=True):
     """How many top tags and title phrases to report."""
 
@@ -176,6 +185,7 @@ class ScoringConfig(_Section, frozen=True, kw_only=True):
     sales_fallback: SalesFallbackConfig
     momentum: MomentumConfig
     confidence: ConfidenceConfig
+    relevance: RelevanceConfig
     text: TextConfig
 
 
@@ -273,7 +283,8 @@ def _validate(config: ScoringConfig) -> None:
     _check_ordered(
         "price.sweet_spot_low", price.sweet_spot_low, "price.sweet_spot_high", price.sweet_spot_high
     )
-    _check_positive("price.decay", price.decay)
+    _check_positive("price.decay_below", price.decay_below)
+    _check_positive("price.decay_above", price.decay_above)
 
     _check_positive("sales_velocity.target_monthly_sales", config.sales_velocity.target_monthly_sales)
 
@@ -284,16 +295,14 @@ def _validate(config: ScoringConfig) -> None:
         )
 
     competition = config.competition
-    _check_positive("competition.optimal_low", competition.optimal_low)
-    _check_positive("competition.optimal_high", competition.optimal_high)
+    _check_positive("competition.comfortable_listings_per_sale", competition.comfortable_listings_per_sale)
+    _check_positive("competition.crowded_listings_per_sale", competition.crowded_listings_per_sale)
     _check_ordered(
-        "competition.optimal_low",
-        competition.optimal_low,
-        "competition.optimal_high",
-        competition.optimal_high,
+        "competition.comfortable_listings_per_sale",
+        competition.comfortable_listings_per_sale,
+        "competition.crowded_listings_per_sale",
+        competition.crowded_listings_per_sale,
     )
-    _check_positive("competition.decay_below", competition.decay_below)
-    _check_positive("competition.decay_above", competition.decay_above)
 
     _check_positive("market_size.saturation_count", config.market_size.saturation_count)
 
@@ -321,6 +330,14 @@ def _validate(config: ScoringConfig) -> None:
     _check_unit_interval("confidence.fallback_sales_evidence", confidence.fallback_sales_evidence)
     _check_positive("confidence.max_price_dispersion", confidence.max_price_dispersion)
     _check_sums_to_one("confidence.weights", msgspec.structs.asdict(confidence.weights))
+
+    relevance = config.relevance
+    if not math.isfinite(relevance.min_term_share) or not 0 < relevance.min_term_share <= 1:
+        raise ScoringConfigError(
+            "relevance.min_term_share", f"must be in (0, 1], got {relevance.min_term_share}"
+        )
+    _check_positive("relevance.min_relevant_listings", relevance.min_relevant_listings)
+    _check_unit_interval("relevance.min_relevant_share", relevance.min_relevant_share)
 
     text = config.text
     _check_positive("text.top_tags", text.top_tags)

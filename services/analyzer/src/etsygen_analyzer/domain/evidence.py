@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
+from functools import lru_cache
+from itertools import chain
 
 from etsygen_common.contracts.listings import ListingSample
 from etsygen_common.contracts.trends import NicheEvidence, TermCount
@@ -46,23 +48,27 @@ def _listing_parts(listing: ListingSample) -> list[str]:
     return [*_TITLE_BREAKS.split(listing.title), *listing.tags]
 
 
-def _terms(parts: list[str], find: Callable[[str], list[str]]) -> set[str]:
-    return {term for part in parts for term in find(part)}
+_MATERIAL, _OCCASION, _RECIPIENT, _SIZE, _DIGITAL, _PERSONALIZED = range(6)
+_Term = tuple[int, str]
+"""(kind, term): what a title part or tag names, kinds as above (flags carry an empty term)."""
 
 
-def _names_any(parts: list[str], phrases: tuple[str, ...]) -> bool:
-    return any(has_phrase(part, phrases) for part in parts)
+@lru_cache(maxsize=16_384)
+def _read_part(part: str) -> frozenset[_Term]:
+    # Niches share many tags and title parts ("gift for her", "personalized"): each is read once.
+    terms: set[_Term] = set()
+    for kind, vocabulary in ((_MATERIAL, MATERIALS), (_OCCASION, OCCASIONS), (_RECIPIENT, RECIPIENTS)):
+        terms.update((kind, term) for term in find_terms(part, vocabulary))
+    terms.update((_SIZE, size) for size in find_sizes(part))
+    if has_phrase(part, DIGITAL_MARKERS):
+        terms.add((_DIGITAL, ""))
+    if has_phrase(part, PERSONALIZATION_MARKERS):
+        terms.add((_PERSONALIZED, ""))
+    return frozenset(terms)
 
 
 def _tag_phrases(listing: ListingSample) -> set[str]:
     return {phrase for phrase in map(fold_words, listing.tags) if phrase}
-
-
-def _count(per_listing: Iterable[Iterable[str]]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for terms in per_listing:
-        counts.update(set(terms))
-    return counts
 
 
 def build_evidence(
@@ -75,18 +81,22 @@ def build_evidence(
         phrase_limit: how many of the most used tags to keep as the niche's search phrases.
         term_limit: how many materials, occasions, recipients and sizes to keep each.
     """
-    parts = [_listing_parts(listing) for listing in listings]
-
-    def most_used(find: Callable[[str], list[str]]) -> list[TermCount]:
-        return _most_used(_count(_terms(texts, find) for texts in parts), term_limit)
-
+    # One Counter over every listing's distinct terms (a listing counts once per term), built in one call.
+    named: Counter[_Term] = Counter(
+        chain.from_iterable(frozenset().union(*map(_read_part, _listing_parts(li))) for li in listings)
+    )
+    phrases: Counter[str] = Counter(chain.from_iterable(map(_tag_phrases, listings)))
+    by_kind: list[Counter[str]] = [Counter() for _ in range(6)]
+    for (kind, term), count in named.items():
+        by_kind[kind][term] = count
+    materials, occasions, recipients, sizes, digital, personalized = by_kind
     return NicheEvidence(
         listings=len(listings),
-        phrases=_most_used(_count(_tag_phrases(listing) for listing in listings), phrase_limit),
-        materials=most_used(lambda text: find_terms(text, MATERIALS)),
-        occasions=most_used(lambda text: find_terms(text, OCCASIONS)),
-        recipients=most_used(lambda text: find_terms(text, RECIPIENTS)),
-        sizes=most_used(find_sizes),
-        digital_listings=sum(_names_any(texts, DIGITAL_MARKERS) for texts in parts),
-        personalized_listings=sum(_names_any(texts, PERSONALIZATION_MARKERS) for texts in parts),
+        phrases=_most_used(phrases, phrase_limit),
+        materials=_most_used(materials, term_limit),
+        occasions=_most_used(occasions, term_limit),
+        recipients=_most_used(recipients, term_limit),
+        sizes=_most_used(sizes, term_limit),
+        digital_listings=digital[""],
+        personalized_listings=personalized[""],
     )

@@ -27,12 +27,16 @@ from etsygen_common.contracts.trends import FactorScore
 def price_factor(median_price: float | None, config: PriceConfig) -> float:
     """Price factor. Input: the niche's median listing price (currency units).
 
-    Shape: 1.0 inside ``[sweet_spot_low, sweet_spot_high]``; outside, a gaussian in log-price with sigma
-    ``decay`` measured from the nearest edge, so halving and doubling cost the same. No price gives 0.
+    Shape: 1.0 inside ``[sweet_spot_low, sweet_spot_high]``; outside, a gaussian in log-price measured from
+    the nearest edge, with sigma ``decay_below`` under the sweet spot and ``decay_above`` over it. The
+    shipped decay is steeper below: a cheap item leaves a thin margin after fees and materials, while buyers
+    who pay a higher price already show in the niche's sales. No price gives 0.
     """
     if median_price is None or not 0 < median_price < math.inf:
         return 0.0
-    return _log_band(median_price, config.sweet_spot_low, config.sweet_spot_high, config.decay, config.decay)
+    return _log_band(
+        median_price, config.sweet_spot_low, config.sweet_spot_high, config.decay_below, config.decay_above
+    )
 
 
 def sales_velocity_factor(monthly_sales: float | None, config: SalesVelocityConfig) -> float:
@@ -59,19 +63,26 @@ def rating_factor(rating: float | None, config: RatingConfig) -> float:
 
 
 def competition_factor(listings_per_sale: float | None, config: CompetitionConfig) -> float:
-    """Competition factor. Input: active matching listings (Etsy ``count``) per estimated monthly sale.
+    """Competition factor. Input: relevant active listings per estimated monthly sale of the top listings.
 
-    The sale figure is the estimated monthly sales of the sampled top listings, so the unit reads "how many
-    competing listings share each sale the leaders make": supply relative to demand, a different signal from
-    market size (supply alone). Shape: 1.0 inside ``[optimal_low, optimal_high]``; outside, a gaussian in the
-    log of the ratio with sigma ``decay_above`` (crowded for its demand) or ``decay_below`` (demand out of
-    line with supply: a handful of outliers or too few sellers to trust). Unknown or zero demand gives 0.
+    The unit reads "how many competing listings share each sale": supply relative to demand, a different
+    signal from market size (supply alone). Monotone: fewer listings per sale is never worse. Shape: 1.0 at
+    or below ``comfortable_listings_per_sale`` (competition does not hurt yet), 0.0 at or above
+    ``crowded_listings_per_sale`` (as crowded as it gets), and between them a smooth step (``3t² - 2t³``) in
+    the log of the ratio, flat at both ends. No supply at all reads 1.0. Whether there is demand is the
+    sales-velocity factor's and the confidence's question: an unknown ratio (no demand estimate, or zero
+    sales, which makes the ratio infinite) gives 0, the crowded end.
     """
-    if listings_per_sale is None or not 0 < listings_per_sale < math.inf:
+    if listings_per_sale is None or not listings_per_sale < math.inf:  # None, inf, nan
         return 0.0
-    return _log_band(
-        listings_per_sale, config.optimal_low, config.optimal_high, config.decay_below, config.decay_above
-    )
+    comfortable = config.comfortable_listings_per_sale
+    if listings_per_sale <= comfortable:
+        return 1.0
+    crowded = config.crowded_listings_per_sale
+    if listings_per_sale >= crowded:
+        return 0.0
+    t = math.log(listings_per_sale / comfortable) / math.log(crowded / comfortable)
+    return 1.0 - t * t * (3.0 - 2.0 * t)
 
 
 def market_size_factor(total_count: int, config: MarketSizeConfig) -> float:
@@ -143,7 +154,12 @@ def niche_factors(inputs: NicheInputs, config: ScoringConfig) -> list[FactorScor
             value=market_size_factor(supply, config.market_size),
             weight=weights.market_size,
             input=float(supply),
-            input_label="active listings matching the keyword (Etsy count)",
+            input_label=(
+                "active listings matching the keyword (Etsy count)"
+                if inputs.supply_measured
+                else "active listings about the keyword (Etsy count x relevant share)"
+            ),
+            measured=inputs.supply_measured,
         ),
     ]
 
@@ -169,7 +185,7 @@ _RATING_LABELS: Mapping[str | None, str] = {
 
 def _competition_label(sales: SalesEstimate | None, listings_per_sale: float | None) -> str:
     if listings_per_sale is not None:
-        return "active listings (Etsy count) per estimated monthly sale of the top listings"
+        return "active listings about the keyword per estimated monthly sale of the top listings"
     if sales is None:
         return "no demand estimate: listings per sale unknown"
     return "zero estimated monthly sales: listings per sale unbounded"

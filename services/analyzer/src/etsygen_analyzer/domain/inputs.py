@@ -1,5 +1,5 @@
-"""What the factors are computed from: one keyword's listings de-duplicated, read once into prices, a price
-band, a sales estimate, a rating and the supply per sale.
+"""What the factors are computed from: one keyword's relevant listings (de-duplicated, then filtered by
+:mod:`.relevance`), read once into prices, a price band, a sales estimate, a rating and the supply per sale.
 
 The analyzer scores many keywords per research job, so :func:`niche_inputs` reads each listing once in one
 loop (after the de-duplication check), sorts once, and touches shops only when a fallback needs them.
@@ -39,9 +39,12 @@ class NicheInputs(msgspec.Struct, frozen=True, kw_only=True):
     """One keyword's numbers before any factor: what each factor, the confidence and the estimates read."""
 
     listing_count: int
-    """Unique listings held."""
+    """Unique relevant listings held."""
     supply: int
-    """Active matching listings: Etsy's count, or the listings held when the count is lower."""
+    """Relevant active listings: Etsy's count times the share of fetched listings about the keyword, or the
+    relevant listings held when that is lower."""
+    supply_measured: bool
+    """True when every fetched listing is relevant, so that ``supply`` is Etsy's count as received."""
     currency: str
     """The most common currency of the prices (ties: alphabetical); USD without listings."""
     prices: list[float]
@@ -57,12 +60,20 @@ class NicheInputs(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def niche_inputs(
-    listings: Sequence[ListingSample], scraped: ListingsScraped, config: ScoringConfig, observed_at: float
+    listings: Sequence[ListingSample],
+    scraped: ListingsScraped,
+    config: ScoringConfig,
+    observed_at: float,
+    *,
+    relevant_share: float = 1.0,
 ) -> NicheInputs:
-    """Everything the score is computed from, for listings already de-duplicated (:func:`unique_listings`)."""
+    """Everything the score is computed from, for listings already de-duplicated (:func:`unique_listings`)
+    and kept when relevant; ``relevant_share`` is the share of the de-duplicated listings kept."""
     listing_count = len(listings)
-    # Etsy's count should cover every listing we hold; if it does not, trust what we hold.
-    total_count = scraped.total_count
+    # Etsy's count covers off-topic matches too: scale it by the share of what we fetched that is relevant.
+    # The count should cover every relevant listing we hold; if it does not, trust what we hold.
+    supply_measured = relevant_share == 1.0
+    total_count = scraped.total_count if supply_measured else round(scraped.total_count * relevant_share)
     supply = listing_count if listing_count > total_count else total_count
     amounts, weighted_ratings, rating_weight, reviewed, reviews_total, currency, one_currency = _read(
         listings
@@ -101,6 +112,7 @@ def niche_inputs(
     return NicheInputs(
         listing_count=listing_count,
         supply=supply,
+        supply_measured=supply_measured,
         currency=currency,
         prices=prices,
         median_price=median_price,

@@ -20,15 +20,17 @@ from operator import eq
 
 from etsygen_common.contracts.listings import ListingSample
 
-__all__ = ["top_tags", "top_title_phrases"]
+__all__ = ["STOPWORDS", "WORD", "top_tags", "top_title_phrases"]
 
-# Titles on Etsy are lists of phrases joined by punctuation; a phrase never spans one of these. Words (letters
-# and digits in any script, joined by apostrophes or hyphens: "mom's", "t-shirt") and breaks come out of one
-# regex pass; a break is any token that is not a word.
-_TOKEN = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*|[,|/;:!?()\[\]{}.\u2013\u2014\u2022+&]|\s-\s")
+WORD = r"[^\W_]+(?:['\u2019-][^\W_]+)*"
+"""A word: letters and digits in any script, joined by apostrophes or hyphens ("mom's", "t-shirt")."""
+# Titles on Etsy are lists of phrases joined by punctuation; a phrase never spans one of these. Words and
+# breaks come out of one regex pass; a break is any token that is not a word.
+_TOKEN = re.compile(WORD + r"|[,|/;:!?()\[\]{}.\u2013\u2014\u2022+&]|\s-\s")
 _BREAKS = frozenset(",|/;:!?()[]{}.\u2013\u2014\u2022+&") | {" - "}
-# A phrase may contain these words but not start or end with them ("gift for mom", not "for mom").
-_STOPWORDS = frozenset(
+# A phrase may contain these words but not start or end with them ("gift for mom", not "for mom"); a
+# keyword's relevance is measured on its other words.
+STOPWORDS = frozenset(
     {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "it", "its", "of", "on", "or"}
     | {"the", "this", "that", "to", "with", "your", "my", "our", "his", "her"}
 )
@@ -131,7 +133,7 @@ _SPACED_BREAK = f" {_BREAK} "
 _SPACED_END = f" {_END} "
 # For ``dict.get(token, token)``: the token itself, or _BREAK for a break / None for what cannot end a phrase.
 _BREAK_OR_TOKEN = dict.fromkeys(_BREAKS, _BREAK)
-_EDGE_OR_NONE = dict.fromkeys(_STOPWORDS | _SEPARATORS)
+_EDGE_OR_NONE = dict.fromkeys(STOPWORDS | _SEPARATORS)
 
 
 def _ascii_table() -> dict[int, str]:

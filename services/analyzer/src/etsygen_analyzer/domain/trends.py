@@ -36,6 +36,8 @@ def to_trend_scored(event: ListingsScraped, result: NicheAssessment, *, snapshot
         max_risk=options.max_risk,
         variants=options.variants,
         attempt=event.attempt,
+        relevance=result.relevance,
+        evidence=result.evidence,
     )
 
 

@@ -170,6 +170,7 @@ async def get_trend(conn: Any, owner_id: str, trend_id: str) -> TrendDetail | No
         price_band=event.price_band,
         top_tags=event.top_tags,
         top_title_phrases=event.top_title_phrases,
+        relevance=event.relevance,
         history=[
             TrendPoint(
                 id=h["id"],

@@ -203,12 +203,18 @@ async function openTrend(trendId) {
   const detail = await api(`/v1/trends/${encodeURIComponent(trendId)}`);
   $("#trend-detail").hidden = false;
   $("#trend-keyword").textContent = detail.trend.keyword;
+  const relevance = detail.relevance;
+  $("#relevance").textContent = relevance == null ? ""
+    : relevance.status === "insufficient_data"
+      ? `Insufficient data: ${relevance.reason}`
+      : `${relevance.relevant_listings} of ${relevance.listings} listings ` +
+        `(${Math.round(relevance.share * 100)} %) are about the keyword; only those are scored.`;
   const body = $("#factors tbody");
   body.replaceChildren();
   for (const f of detail.factors) {
     const row = document.createElement("tr");
     row.append(cell(f.name), cell(Number(f.value).toFixed(3)), cell(`${Math.round(f.weight * 100)} %`),
-      cell(`${f.input_label}: ${f.input == null ? "n/a" : f.input}${f.measured ? "" : " (estimate)"}`));
+      cell(f.explanation ? `${f.explanation}${f.measured ? "" : " (estimate)"}` : f.sentence));
     body.append(row);
   }
   const list = $("#estimates");

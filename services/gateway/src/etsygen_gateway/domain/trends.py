@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import msgspec
 
 from etsygen_common.contracts import FactorScore
+from etsygen_common.numbers import human_number
 
 
 class FactorExplanation(msgspec.Struct, frozen=True, kw_only=True):
@@ -22,6 +23,8 @@ class FactorExplanation(msgspec.Struct, frozen=True, kw_only=True):
     contribution: float
     """``weight * value / sum(weights)``: the points of the total score this factor supplies."""
     sentence: str
+    explanation: str = ""
+    """What the input means for a seller, in words (the analyzer's; empty for trends scored before it)."""
 
 
 def explain(factors: Sequence[FactorScore]) -> list[FactorExplanation]:
@@ -30,8 +33,9 @@ def explain(factors: Sequence[FactorScore]) -> list[FactorExplanation]:
     out = []
     for f in factors:
         contribution = max(0.0, f.weight) * f.value / total_weight
-        shown_input = "n/a" if f.input is None else f"{f.input:g}"
+        shown_input = "n/a" if f.input is None else human_number(f.input)
         estimated = "" if f.measured else " (estimated)"
+        what = f.explanation or f"{f.input_label} = {shown_input}{estimated}"
         out.append(
             FactorExplanation(
                 name=f.name,
@@ -42,9 +46,10 @@ def explain(factors: Sequence[FactorScore]) -> list[FactorExplanation]:
                 measured=f.measured,
                 contribution=round(contribution, 6),
                 sentence=(
-                    f"{f.name}: {f.input_label} = {shown_input}{estimated} scores {f.value:.2f}, "
-                    f"weight {f.weight:g}, contributing {contribution:.3f}"
+                    f"{f.name}: {what} scores {f.value:.2f}, weight {f.weight:g}, "
+                    f"contributing {contribution:.3f}"
                 ),
+                explanation=f.explanation,
             )
         )
     return sorted(out, key=lambda e: e.contribution, reverse=True)

@@ -17,6 +17,7 @@ from etsygen_common.contracts import (
     PriceSuggestion,
     ProductConcept,
     ProviderUsage,
+    Relevance,
     ValidationReport,
     WaitingReason,
 )
@@ -183,6 +184,8 @@ class TrendDetail(msgspec.Struct, frozen=True, kw_only=True):
     top_tags: list[str]
     top_title_phrases: list[str]
     history: list[TrendPoint]
+    relevance: Relevance | None = None
+    """How many listings were about the keyword; ``insufficient_data`` with its reason when too few."""
 
 
 class TrendPage(msgspec.Struct, frozen=True, kw_only=True):

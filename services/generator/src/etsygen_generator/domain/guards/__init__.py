@@ -9,6 +9,7 @@ Each check is a pure function returning ``None`` (pass) or a :class:`GuardReject
 of :data:`~etsygen_common.contracts.products.RejectReason`, so the use case can publish it as is.
 """
 
+from etsygen_common.contracts.trends import RISK_ORDER
 from etsygen_generator.domain.guards.brands import (
     BrandBlocklist,
     BrandMatch,
@@ -31,7 +32,6 @@ from etsygen_generator.domain.guards.duplicates import (
     title_similarity,
 )
 from etsygen_generator.domain.guards.gates import (
-    RISK_ORDER,
     AIBudget,
     AIUsage,
     check_budget,

@@ -4,12 +4,11 @@ budget, and the concept gate that runs the brand and duplicate guards in order."
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
 
 import msgspec
 
 from etsygen_common.contracts.products import ProductConcept
-from etsygen_common.contracts.trends import Risk, TrendScored
+from etsygen_common.contracts.trends import Risk, TrendScored, within_risk
 from etsygen_generator.domain.guards.brands import BrandBlocklist, check_brands
 from etsygen_generator.domain.guards.duplicates import (
     DuplicateThresholds,
@@ -19,15 +18,12 @@ from etsygen_generator.domain.guards.duplicates import (
 )
 from etsygen_generator.domain.guards.rejection import GuardRejection
 
-RISK_ORDER: Final[dict[str, int]] = {"low": 0, "medium": 1, "high": 2}
-
 
 def check_score_and_risk(
     score: float, risk: Risk | str, *, min_score: float, max_risk: Risk | str
 ) -> GuardRejection | None:
     """Reject a niche riskier than ``max_risk`` or scoring below ``min_score``; unknown risk ranks high."""
-    risk_rank = RISK_ORDER.get(risk, RISK_ORDER["high"])
-    if risk_rank > RISK_ORDER.get(max_risk, RISK_ORDER["high"]):
+    if not within_risk(risk, max_risk):
         return GuardRejection(reason="risk_too_high", detail=f"risk {risk} is above the allowed {max_risk}")
     if not score >= min_score:  # written so a NaN score is rejected too
         return GuardRejection(reason="score_too_low", detail=f"score {score:.3f} is below {min_score:.3f}")
@@ -35,13 +31,21 @@ def check_score_and_risk(
 
 
 def check_trend(trend: TrendScored) -> GuardRejection | None:
-    """Whether a trend should get concepts: upstream status, the job's switch, then score and risk."""
+    """Whether a trend should get concepts: upstream status, the job's switch, enough evidence about the
+    keyword, then score and risk."""
     if trend.status != "ok":
         return GuardRejection(
             reason="upstream_failed", detail=trend.error or "the analyzer reported a failure"
         )
     if not trend.generation_enabled or trend.concepts_per_niche < 1:
         return GuardRejection(reason="generation_disabled", detail="generation is disabled for this job")
+    relevance = trend.relevance
+    if relevance is not None and relevance.status == "insufficient_data":
+        # Too few listings about the keyword: high risk whatever the job allows, and never a concept.
+        return GuardRejection(
+            reason="risk_too_high",
+            detail=f"insufficient data: {relevance.reason or 'too few relevant listings'}",
+        )
     return check_score_and_risk(trend.score, trend.risk, min_score=trend.min_score, max_risk=trend.max_risk)
 
 

@@ -111,10 +111,16 @@ def test_a_competition_band_out_of_order_is_rejected() -> None:
     assert error.key == "competition.crowded_listings_per_sale"
 
 
+def test_a_sales_velocity_band_out_of_order_is_rejected() -> None:
+    error = _error_for(_with("sales_velocity", "floor_monthly_revenue", 100.0))
+    assert error.key == "sales_velocity.target_monthly_revenue"
+
+
 @pytest.mark.parametrize(
     ("section", "key", "value"),
     [
-        ("sales_velocity", "target_monthly_sales", 0),
+        ("sales_velocity", "floor_monthly_revenue", 0),
+        ("sales_velocity", "target_monthly_revenue", 0),
         ("market_size", "saturation_count", -1),
         ("price", "decay_below", 0.0),
         ("price", "decay_above", -1.0),

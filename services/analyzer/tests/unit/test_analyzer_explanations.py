@@ -23,7 +23,10 @@ def test_the_reference_niche_explained_for_a_seller() -> None:
     explained = {factor.name: factor.explanation for factor in assessment.factors}
     assert explained == {
         "price": "typical price $35: inside the $20\u2013$80 sweet spot buyers pay",
-        "sales_velocity": "about 300 estimated sales a month across the top 25 listings: steady demand",
+        "sales_velocity": (
+            "the top 25 listings sell about 300 a month; shared with about 3,600 competing shops, a new "
+            "shop's part is 0.083 sales, about $2.9 a month at $35: some demand for a newcomer"
+        ),
         "rating": "buyers rate these listings 4.8 of 5: buyers are happy with what this niche sells",
         "competition": "about 30 active listings per monthly sale: some competition",
         "market_size": "about 9,000 active listings about the keyword: a large market",

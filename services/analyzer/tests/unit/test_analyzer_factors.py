@@ -70,26 +70,33 @@ def test_price_without_a_usable_price_scores_zero(median_price: float | None) ->
 # --- sales velocity ---
 
 
-def test_sales_velocity_grows_with_sales() -> None:
-    values = [sales_velocity_factor(sales, VELOCITY) for sales in (1, 10, 50, 100, 300, 999, 2999)]
+def test_sales_velocity_grows_with_what_a_newcomer_can_win() -> None:
+    # Input: a new shop's monthly revenue (its share of the top listings' sales at the median price).
+    values = [sales_velocity_factor(revenue, VELOCITY) for revenue in (0.31, 0.5, 1, 3, 10, 20, 29.9)]
     assert values == sorted(values)
     assert len(set(values)) == len(values)
 
 
 def test_sales_velocity_is_logarithmic_so_doublings_add_about_the_same() -> None:
-    gain_low = sales_velocity_factor(200, VELOCITY) - sales_velocity_factor(100, VELOCITY)
-    gain_high = sales_velocity_factor(400, VELOCITY) - sales_velocity_factor(200, VELOCITY)
+    gain_low = sales_velocity_factor(2, VELOCITY) - sales_velocity_factor(1, VELOCITY)
+    gain_high = sales_velocity_factor(4, VELOCITY) - sales_velocity_factor(2, VELOCITY)
     assert gain_low == pytest.approx(gain_high, rel=0.01)
 
 
-@pytest.mark.parametrize("sales", [3000.0, 3001.0, 50_000.0])
-def test_sales_velocity_saturates_at_the_target(sales: float) -> None:
-    assert sales_velocity_factor(sales, VELOCITY) == 1.0
+@pytest.mark.parametrize("revenue", [30.0, 31.0, 50_000.0, math.inf])
+def test_sales_velocity_saturates_at_the_target(revenue: float) -> None:
+    assert sales_velocity_factor(revenue, VELOCITY) == 1.0
 
 
-@pytest.mark.parametrize("sales", [None, 0.0, -3.0, math.nan])
-def test_no_sales_scores_zero_velocity(sales: float | None) -> None:
-    assert sales_velocity_factor(sales, VELOCITY) == 0.0
+@pytest.mark.parametrize("revenue", [None, 0.0, -3.0, math.nan, 0.1, 0.3])
+def test_no_sales_or_revenue_at_or_below_the_floor_scores_zero_velocity(revenue: float | None) -> None:
+    assert sales_velocity_factor(revenue, VELOCITY) == 0.0
+
+
+@given(st.floats(min_value=0.0, max_value=1e9), st.floats(min_value=0.0, max_value=1e9))
+def test_sales_velocity_is_monotone(a: float, b: float) -> None:
+    low, high = sorted((a, b))
+    assert sales_velocity_factor(low, VELOCITY) <= sales_velocity_factor(high, VELOCITY)
 
 
 # --- rating ---

@@ -19,18 +19,25 @@ SEED_CONFIDENCE = 0.85
 # Market size alone carries a weight of 0.10, so a different input there can move the score by up to 0.10;
 # half of that is the disagreement we accept, as long as the verdict (risk "low") is the same.
 REFERENCE_TOLERANCE = 0.05
+# The score's own tolerance is wider since sales velocity measures what a new shop can win (issue 14): the
+# seed scored the 300 sales of the top listings themselves; ours shares them among the ~3,600 shops behind
+# the 9,000 listings, which costs up to the factor's 0.30 weight. Half of the two changed inputs' weights
+# (velocity 0.30, market size 0.10) is what we accept, as long as the verdict (risk "low") is the same.
+REFERENCE_SCORE_TOLERANCE = 0.20
 
 
 def test_reference_case_scores_close_to_the_seed_and_stays_low_risk() -> None:
     assessment = score_niche(reference_niche(), CONFIG, observed_at=NOW)
 
-    # We get 0.852: price 1.0 (median $35 in the sweet spot), velocity 0.713 (300 of a 3,000 target on a
-    # log scale), rating 0.922 ((4.8/5)^2), competition 0.692 (30 listings per sale: above the 20 at which
-    # competition starts to hurt, well below the 60 at which it is as bad as it gets), market size 1.0
-    # (9,000 listings, past the 1,000 at which a market counts as proven). The seed had 0.878; the gap is
-    # the market-size, velocity and competition inputs explained above.
-    assert assessment.score == pytest.approx(0.852, abs=0.001)
-    assert abs(assessment.score - SEED_SCORE) <= REFERENCE_TOLERANCE
+    # We get 0.786: price 1.0 (median $35 in the sweet spot), velocity 0.494 (a new shop's share of the
+    # 300 sales among ~3,600 competing shops (10 shops per 25 listings of 9,000) is 0.083 sales, $2.9 a
+    # month at $35: about halfway, on a log scale, from the $0.30 floor to the $30 target), rating 0.922
+    # ((4.8/5)^2), competition 0.692 (30 listings per sale: above the 20 at which competition starts to
+    # hurt, well below the 60 at which it is as bad as it gets), market size 1.0 (9,000 listings, past the
+    # 1,000 at which a market counts as proven). The seed had 0.878; the gap is the market-size, velocity
+    # and competition inputs explained above.
+    assert assessment.score == pytest.approx(0.786, abs=0.001)
+    assert abs(assessment.score - SEED_SCORE) <= REFERENCE_SCORE_TOLERANCE
     # We get 0.827: volume 0.5 (25 of 50 listings), sales evidence and ratings 1.0, price consistency 0.886
     # (IQR $6 on a $35 median). The seed's 0.85 treated any price as consistent; we measure the spread.
     assert assessment.confidence == pytest.approx(0.827, abs=0.001)
@@ -44,7 +51,8 @@ def test_reference_case_explains_each_factor() -> None:
 
     assert list(factors) == ["price", "sales_velocity", "rating", "competition", "market_size"]
     assert factors["price"].input == 35.0
-    assert factors["sales_velocity"].input == pytest.approx(300.0)
+    # A new shop's monthly revenue: 300 sales / (3,600 competing shops + 1) * $35.
+    assert factors["sales_velocity"].input == pytest.approx(300.0 / 3_601 * 35.0)
     assert factors["rating"].input == pytest.approx(4.8)
     assert factors["competition"].input == pytest.approx(30.0)
     assert factors["market_size"].input == 9_000

@@ -74,9 +74,12 @@ class PriceConfig(_Section, frozen=True, kw_only=True):
 
 
 class SalesVelocityConfig(_Section, frozen=True, kw_only=True):
-    """Monthly sales of the top listings at which the velocity factor saturates."""
+    """Monthly revenue a new shop can win (its share of the top listings' sales at the median price, in
+    currency units): at or below ``floor_monthly_revenue`` the velocity factor is 0, at or above
+    ``target_monthly_revenue`` it saturates at 1, logarithmic between."""
 
-    target_monthly_sales: float
+    floor_monthly_revenue: float
+    target_monthly_revenue: float
 
 
 class RatingConfig(_Section, frozen=True, kw_only=True):
@@ -286,7 +289,12 @@ def _validate(config: ScoringConfig) -> None:
     _check_positive("price.decay_below", price.decay_below)
     _check_positive("price.decay_above", price.decay_above)
 
-    _check_positive("sales_velocity.target_monthly_sales", config.sales_velocity.target_monthly_sales)
+    velocity = config.sales_velocity
+    _check_positive_band(
+        "sales_velocity",
+        ("floor_monthly_revenue", velocity.floor_monthly_revenue),
+        ("target_monthly_revenue", velocity.target_monthly_revenue),
+    )
 
     exponent = config.rating.exponent
     if not math.isfinite(exponent) or exponent <= 1:
@@ -295,13 +303,10 @@ def _validate(config: ScoringConfig) -> None:
         )
 
     competition = config.competition
-    _check_positive("competition.comfortable_listings_per_sale", competition.comfortable_listings_per_sale)
-    _check_positive("competition.crowded_listings_per_sale", competition.crowded_listings_per_sale)
-    _check_ordered(
-        "competition.comfortable_listings_per_sale",
-        competition.comfortable_listings_per_sale,
-        "competition.crowded_listings_per_sale",
-        competition.crowded_listings_per_sale,
+    _check_positive_band(
+        "competition",
+        ("comfortable_listings_per_sale", competition.comfortable_listings_per_sale),
+        ("crowded_listings_per_sale", competition.crowded_listings_per_sale),
     )
 
     _check_positive("market_size.saturation_count", config.market_size.saturation_count)
@@ -348,6 +353,14 @@ def _validate(config: ScoringConfig) -> None:
 def _check_positive(key: str, value: float) -> None:
     if not math.isfinite(value) or value <= 0:
         raise ScoringConfigError(key, f"must be a positive number, got {value}")
+
+
+def _check_positive_band(section: str, low: tuple[str, float], high: tuple[str, float]) -> None:
+    """Both ends of a band positive, the low end below the high one (keys named ``section.name``)."""
+    low_key, high_key = f"{section}.{low[0]}", f"{section}.{high[0]}"
+    _check_positive(low_key, low[1])
+    _check_positive(high_key, high[1])
+    _check_ordered(low_key, low[1], high_key, high[1])
 
 
 def _check_unit_interval(key: str, value: float) -> None:

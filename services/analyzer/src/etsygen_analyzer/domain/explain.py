@@ -31,6 +31,8 @@ class ExplanationContext(msgspec.Struct, frozen=True, kw_only=True):
     config: ScoringConfig
     currency: str
     sales: SalesEstimate | None
+    median_price: float | None
+    """The niche's median price, at which the sales-velocity factor values a newcomer's sales."""
     supply_measured: bool
     """False when the supply is Etsy's count scaled to the relevant share (an estimate)."""
     relevant_share: float
@@ -78,15 +80,30 @@ def _price(factor: FactorScore, context: ExplanationContext) -> str:
 
 def _sales_velocity(factor: FactorScore, context: ExplanationContext) -> str:
     sales = context.sales
-    if sales is None or factor.input is None:
+    if sales is None:
         return "no sales evidence: demand unknown"
-    if not factor.input > 0:
+    if not sales.mid > 0:
         return "no estimated sales in the window: no demand seen"
-    demand = _level(factor.value, "strong demand", "steady demand", "weak demand")
+    revenue = factor.input
+    median_price = context.median_price
+    if revenue is None or median_price is None or not median_price > 0:
+        return "no prices: what a new shop could earn from the demand is unknown"
+    demand = _level(
+        factor.value,
+        "strong demand for a newcomer",
+        "some demand for a newcomer",
+        "weak demand for a newcomer",
+    )
+    newcomer_sales = revenue / median_price
+    # The factor's input is sales.mid / (shops + 1) * median price; the shops follow back from it.
+    shops = sales.mid / newcomer_sales - 1.0 if newcomer_sales > 0 else 0.0
     listings = "listing" if sales.listings_used == 1 else "listings"
+    shop_word = "shop" if human_number(shops) == "1" else "shops"
     return (
-        f"about {human_number(factor.input)} estimated sales a month across the top "
-        f"{sales.listings_used} {listings}: {demand}"
+        f"the top {sales.listings_used} {listings} sell about {human_number(sales.mid)} a month; shared "
+        f"with about {human_number(shops)} competing {shop_word}, a new shop's part is "
+        f"{human_number(newcomer_sales)} sales, about {human_money(revenue, context.currency)} a month at "
+        f"{human_money(median_price, context.currency)}: {demand}"
     )
 
 

@@ -39,16 +39,22 @@ def price_factor(median_price: float | None, config: PriceConfig) -> float:
     )
 
 
-def sales_velocity_factor(monthly_sales: float | None, config: SalesVelocityConfig) -> float:
-    """Sales-velocity factor. Input: estimated monthly sales summed over the sampled top listings.
+def sales_velocity_factor(newcomer_revenue: float | None, config: SalesVelocityConfig) -> float:
+    """Sales-velocity factor, as what a new shop can win. Input: its monthly revenue (currency units): the
+    top listings' estimated monthly sales shared among the competing shops plus the newcomer, at the median
+    price (:attr:`NicheInputs.newcomer_revenue`).
 
-    Shape: ``ln(1 + sales) / ln(1 + target_monthly_sales)``, capped at 1: each doubling adds about the same,
-    and anything at or above the target saturates. No sales evidence gives 0.
+    Shape: ``ln(revenue / floor_monthly_revenue) / ln(target_monthly_revenue / floor_monthly_revenue)``,
+    0 at or below the floor and capped at 1 from the target on: each tenfold adds the same. Monotone in
+    the input. No sales evidence or no price gives 0.
     """
-    if monthly_sales is None or not monthly_sales > 0:
+    floor = config.floor_monthly_revenue
+    if newcomer_revenue is None or not newcomer_revenue > floor:  # None, nan, at or below the floor
         return 0.0
-    velocity = math.log1p(monthly_sales) / math.log1p(config.target_monthly_sales)
-    return velocity if velocity < 1.0 else 1.0
+    target = config.target_monthly_revenue
+    if newcomer_revenue >= target:
+        return 1.0
+    return math.log(newcomer_revenue / floor) / math.log(target / floor)
 
 
 def rating_factor(rating: float | None, config: RatingConfig) -> float:
@@ -110,7 +116,7 @@ def niche_factors(inputs: NicheInputs, config: ScoringConfig) -> list[FactorScor
     """The five factors of one keyword, each with its weight and the input it was computed from."""
     median_price = inputs.median_price
     sales = inputs.sales
-    sales_mid = inputs.sales_mid
+    newcomer_revenue = inputs.newcomer_revenue
     rating = inputs.rating
     rating_input = rating.rating if rating is not None else None
     listings_per_sale = inputs.listings_per_sale
@@ -127,10 +133,10 @@ def niche_factors(inputs: NicheInputs, config: ScoringConfig) -> list[FactorScor
         ),
         FactorScore(
             name="sales_velocity",
-            value=sales_velocity_factor(sales_mid, config.sales_velocity),
+            value=sales_velocity_factor(newcomer_revenue, config.sales_velocity),
             weight=weights.sales_velocity,
-            input=sales_mid,
-            input_label=_sales_label(sales),
+            input=newcomer_revenue,
+            input_label=_sales_label(sales, inputs.currency),
             measured=False,
         ),
         FactorScore(
@@ -191,9 +197,11 @@ def _competition_label(sales: SalesEstimate | None, listings_per_sale: float | N
     return "zero estimated monthly sales: listings per sale unbounded"
 
 
-def _sales_label(sales: SalesEstimate | None) -> str:
+def _sales_label(sales: SalesEstimate | None, currency: str) -> str:
     if sales is None:
         return "no sales evidence"
-    if sales.basis == "reviews":
-        return "estimated monthly sales of the top listings (windowed reviews ÷ review rate)"
-    return "estimated monthly sales of the top listings (fallback: shop lifetime sales)"
+    basis = "windowed reviews ÷ review rate" if sales.basis == "reviews" else "fallback: shop lifetime sales"
+    return (
+        f"a new shop's monthly revenue ({currency}): the top listings' estimated sales ({basis}) shared "
+        "among the competing shops plus the newcomer, at the median price"
+    )

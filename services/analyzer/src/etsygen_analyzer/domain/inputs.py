@@ -22,6 +22,7 @@ from etsygen_common.contracts.trends import PriceBand
 
 MAX_RATING = 5.0
 """Top of Etsy's rating scale."""
+_SHOP_ID = operator.attrgetter("shop_id")
 
 
 class RatingEvidence(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +57,15 @@ class NicheInputs(msgspec.Struct, frozen=True, kw_only=True):
     """Mid estimate of monthly sales of the sampled top listings."""
     listings_per_sale: float | None
     """Supply per estimated monthly sale; None when there is no estimate or it is zero."""
+    competing_shops: float
+    """Estimated shops competing in the niche: the supply times the distinct shops per listing among the
+    relevant listings held (a shop with many listings competes as one seller); 0 without listings."""
+    newcomer_sales: float | None
+    """A new shop's share of the top listings' estimated monthly sales: ``sales_mid / (competing_shops + 1)``,
+    the newcomer sharing them with every competing shop. A lower bound of what it can win, since sales
+    beyond the sampled top listings are not seen. None without a sales estimate."""
+    newcomer_revenue: float | None
+    """``newcomer_sales`` valued at the niche's median price (currency units a month); None without either."""
     rating: RatingEvidence | None
 
 
@@ -109,6 +119,8 @@ def niche_inputs(
     if rating is None:
         rating = shop_rating(listings, shops if shops is not None else unique_shops(scraped.shops))
     sales_mid = sales.mid if sales is not None else None
+    competing_shops = supply * len(set(map(_SHOP_ID, listings))) / listing_count if listing_count else 0.0
+    newcomer_sales = sales_mid / (competing_shops + 1.0) if sales_mid is not None else None
     return NicheInputs(
         listing_count=listing_count,
         supply=supply,
@@ -120,6 +132,11 @@ def niche_inputs(
         sales=sales,
         sales_mid=sales_mid,
         listings_per_sale=supply / sales_mid if sales_mid else None,
+        competing_shops=competing_shops,
+        newcomer_sales=newcomer_sales,
+        newcomer_revenue=(
+            newcomer_sales * median_price if newcomer_sales is not None and median_price is not None else None
+        ),
         rating=rating,
     )
 

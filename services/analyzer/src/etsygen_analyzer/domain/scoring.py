@@ -134,6 +134,7 @@ def score_niche(
             config=config,
             currency=numbers.price_band.currency if numbers.price_band is not None else "USD",
             sales=numbers.sales,
+            median_price=numbers.price_band.median if numbers.price_band is not None else None,
             supply_measured=numbers.supply_measured,
             relevant_share=numbers.relevance.share,
         ),

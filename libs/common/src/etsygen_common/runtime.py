@@ -181,28 +181,26 @@ class ServiceRuntime:
         # Stop fetching new records; the consumer finishes the record it is handling, commits what its batch
         # has done and leaves the rest of the batch to be fetched again.
         if self._watch is not None:
-            await self._watch.stop()
+            await _bounded(self._watch.stop(), grace, "the broker watch")
         await self._stop_consuming(grace)
         if self.consumer is not None:
             self.consumer.cancel_timers()
         for hook in self.on_stop:
             with contextlib.suppress(Exception):
-                await hook(self)
+                await _bounded(hook(self), grace, "a stop hook")
         if self.relay is not None:
             await self.relay.stop(flush=True, timeout=grace)
-        with contextlib.suppress(Exception):
-            await self.broker.stop()
-        with contextlib.suppress(Exception):
-            await self.publisher.close()
+        await _bounded(self.broker.stop(), grace, "the Kafka consumer")
+        await _bounded(self.publisher.close(), grace, "the Kafka producer")
         if self._server is not None:
             self._server.should_exit = True
             if self._server_task is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._server_task, 5)
-        if self.pool is not None:
-            await self.pool.close()
+                await _bounded(self._server_task, 5, "the HTTP server")
+        # close() waits for every connection to be released; one that never is must not hold the stop.
+        if self.pool is not None and not await _bounded(self.pool.close(), grace, "the Postgres pool"):
+            self.pool.terminate()
         if self.redis is not None:
-            await self.redis.aclose()
+            await _bounded(self.redis.aclose(), grace, "the Redis client")
         # The exporter sends in batches: what the last seconds recorded goes out before the process ends.
         await asyncio.to_thread(flush_tracing)
         log.info("service stopped")
@@ -295,3 +293,20 @@ class _QuietServer(uvicorn.Server):
 def setup_process(name: str, settings: CommonSettings) -> None:
     """Configure logging for a service process (called once by the CLI)."""
     configure_logging(name, settings.telemetry.log_level, settings.telemetry.log_format)
+
+
+async def _bounded(step: Awaitable[object], seconds: float, what: str) -> bool:
+    """Await one shutdown step for at most ``seconds``; False (and a warning) when it failed or timed out.
+
+    A stop must end: a dependency that is gone (the broker lost, a connection never released) is logged and
+    left behind, so the process exits and the orchestrator's restart takes over.
+    """
+    try:
+        await asyncio.wait_for(step, max(seconds, 1.0))
+    except TimeoutError:
+        log.warning("shutdown step timed out; going on", extra={"step": what, "seconds": seconds})
+        return False
+    except Exception as exc:
+        log.warning("shutdown step failed; going on", extra={"step": what, "error": repr(exc)})
+        return False
+    return True

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etsygen_common.contracts.products import DesignPrompt, ProductConcept
 from etsygen_common.contracts.trends import NicheEvidence, TermCount
 from etsygen_generator.domain.compose import compose, design_prompt
-from etsygen_generator.domain.niche import NicheBrief, read_niche
+from etsygen_generator.domain.niche import NicheBrief, is_generic_phrase, read_niche
 from etsygen_generator.domain.quality import at_least, grade, review, tag_key, title_findings
 from etsygen_generator.domain.validator import AI_DISCLOSURE_LINE, validate
 
@@ -240,3 +241,19 @@ def test_composed_concepts_validate_with_readable_titles_and_13_distinct_tags(
     found = {finding.code for finding in title_findings(concept.title, read_niche(niche))}
     assert not found & {"title_cut_word", "title_repeated", "title_phrase_list"}, concept.title
     assert grade(concept, niche) == grade(concept, niche)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "generic"),
+    [
+        ("book idea", True),
+        ("gift ideas", True),
+        ("collar gift", True),
+        ("wedding gift", False),  # an occasion: a real search phrase
+        ("teacher gift", False),  # a recipient
+        ("leather collar", False),
+        ("custom collar", True),
+    ],
+)
+def test_filler_phrases_are_told_from_search_phrases(phrase: str, generic: bool) -> None:
+    assert is_generic_phrase(phrase) is generic

@@ -262,7 +262,24 @@ def _read_niche(niche: NicheBrief) -> NicheFacts:
     )
 
 
+FILLER_TAILS: Final = frozenset({"idea", "ideas"})
+"""Last words of filler tags sellers add to every listing ("book idea", "gift ideas"): they say nothing about
+the item, so they never lead a title or fill a tag slot before the niche's real phrases."""
+GIFT_WORDS: Final = frozenset({"gift", "gifts", "present"})
+
+
 def is_generic_phrase(phrase: str) -> bool:
-    """True for "<generic adjective> <word>" phrases ("custom collar", "rustic men") and lone adjectives."""
+    """True for "<generic adjective> <word>" phrases ("custom collar", "rustic men"), lone adjectives,
+    "<word> idea" filler ("book idea") and "<item> gift" filler ("collar gift"; "wedding gift" and
+    "teacher gift" name an occasion or a recipient and are real search phrases)."""
     words = phrase.split()
-    return bool(words) and words[0] in GENERIC_ADJECTIVES and len(words) <= 2
+    if not words or len(words) > 2:
+        return False
+    if words[0] in GENERIC_ADJECTIVES or words[-1] in FILLER_TAILS:
+        return True
+    return (
+        len(words) == 2
+        and words[-1] in GIFT_WORDS
+        and not find_terms(words[0], OCCASIONS)
+        and not find_terms(words[0], RECIPIENTS)
+    )

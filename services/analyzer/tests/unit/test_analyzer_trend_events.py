@@ -6,6 +6,7 @@ import msgspec
 from analyzer_builders import NOW, reference_niche
 
 from etsygen_analyzer.domain.config import default_config
+from etsygen_analyzer.domain.evidence import SAMPLE_LISTINGS
 from etsygen_analyzer.domain.scoring import score_niche
 from etsygen_analyzer.domain.trends import failed_trend_scored, observed_at, to_trend_scored
 from etsygen_common.contracts import GenerationOptions
@@ -65,7 +66,7 @@ def test_a_niche_the_generator_will_take_carries_the_evidence_of_its_relevant_li
     result = score_niche(scraped, default_config(), observed_at=NOW)
     trend = to_trend_scored(scraped, result, snapshot_id="trend-1")
     assert trend.evidence is not None
-    assert trend.evidence.listings == result.relevance.relevant_listings
+    assert trend.evidence.listings == min(result.relevance.relevant_listings, SAMPLE_LISTINGS)
 
 
 def test_a_niche_the_gate_refuses_carries_no_evidence() -> None:

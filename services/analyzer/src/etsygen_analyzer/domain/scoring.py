@@ -17,7 +17,7 @@ import msgspec
 from etsygen_analyzer.domain.confidence import classify_risk, confidence_components, weighted_confidence
 from etsygen_analyzer.domain.config import ScoringConfig
 from etsygen_analyzer.domain.estimates import SalesEstimate, build_estimates
-from etsygen_analyzer.domain.evidence import build_evidence
+from etsygen_analyzer.domain.evidence import SAMPLE_LISTINGS, build_evidence
 from etsygen_analyzer.domain.explain import ExplanationContext, explain_factors
 from etsygen_analyzer.domain.factors import (
     competition_factor,
@@ -144,7 +144,9 @@ def score_niche(
         **fields,
         top_tags=top_tags(listings.relevant, text.top_tags),
         top_title_phrases=top_title_phrases(listings.relevant, text.top_phrases, text.min_phrase_listings),
-        evidence=build_evidence(listings.relevant) if _will_generate(scraped, numbers) else None,
+        evidence=(
+            build_evidence(listings.relevant[:SAMPLE_LISTINGS]) if _will_generate(scraped, numbers) else None
+        ),
     )
 
 

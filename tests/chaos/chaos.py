@@ -58,6 +58,7 @@ from etsygen_common.devstack import (
     stop_process,
     wait_for_port,
 )
+from etsygen_simulators.etsy import BUILT_IN_PROFILES
 
 SERVICES = ("gateway", "scraper", "analyzer", "generator")
 TERMINAL = {"succeeded", "partially_failed", "failed", "cancelled"}
@@ -77,23 +78,8 @@ KEYWORDS = [
     "macrame plant hanger",
     "wooden toy",
 ]
-MODIFIERS = [
-    "rustic",
-    "vintage",
-    "minimalist",
-    "personalized",
-    "handmade",
-    "boho",
-    "modern",
-    "floral",
-    "gothic",
-    "kawaii",
-    "farmhouse",
-    "coastal",
-    "retro",
-    "luxury",
-    "eco friendly",
-]
+NICHES = [profile.keyword for profile in BUILT_IN_PROFILES]
+"""The simulator catalogue's niche keywords, which the jobs research."""
 # Which consumer groups read each topic (and so dead-letter a poison record injected there).
 CONSUMERS = {
     "etsygen.research.requested.v1": ["etsygen-scraper"],
@@ -279,15 +265,10 @@ class Chaos:
         headers = {"authorization": f"Bearer {self.api_key}"}
         async with httpx.AsyncClient(timeout=10, headers=headers) as client:
             for i in range(count):
-                # Distinct niches (the simulator derives a profile for any keyword), so most concepts are new.
-                keywords = [
-                    f"{m} {k}"
-                    for m, k in zip(
-                        self.rng.sample(MODIFIERS, self.args.keywords),
-                        self.rng.sample(KEYWORDS, self.args.keywords),
-                        strict=True,
-                    )
-                ]
+                # The simulator's own niches: the analyzer scores only listings about the keyword, so an
+                # invented "<modifier> <niche>" is often insufficient data and generates nothing. A niche
+                # researched again links to its product; the run's distinct niches give the new concepts.
+                keywords = self.rng.sample(NICHES, self.args.keywords)
                 body = {
                     "keywords": keywords,
                     "listing_budget": 8,
